@@ -1,0 +1,94 @@
+"""Plain data that goes in and out of the tagging engine (no Flask, no marshmallow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Label:
+    """A zero-shot label: the name the caller sees, with an optional description the model reads."""
+
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One occurrence of an entity: ``field[start:end] == text`` (Python str indices, code points)."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    field: str = "text"  # "text" or "title": which request field the offsets index into
+
+
+@dataclass
+class Entity:
+    """One real-world thing, grouped over all its mentions; ``text`` is the canonical name."""
+
+    text: str
+    label: str
+    score: float
+    relevance: float
+    mentions: list[Mention]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence that supports a topic: ``field[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+    field: str = "text"
+
+
+@dataclass
+class Topic:
+    """A topic label that applies to the article, with its score and supporting sentences."""
+
+    label: str
+    score: float
+    evidence: list[Evidence]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the engine read: all of it, in how many model windows."""
+
+    chars: int
+    words: int
+    chunks: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model produced the tags."""
+
+    name: str
+    version: str
+
+
+@dataclass
+class TagResult:
+    """Everything the engine says about one document."""
+
+    entities: list[Entity]
+    topics: list[Topic]
+    coverage: Coverage
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article to tag."""
+
+    text: str
+    title: str | None = None
+
+
+class DeadlineExceeded(Exception):
+    """The request's time budget ran out before tagging finished."""
