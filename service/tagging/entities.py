@@ -1,0 +1,548 @@
+"""From the model's raw spans to one entity per real-world thing, labelled, scored and ranked.
+
+The steps, each a function below so tests can feed hand-made spans without a model:
+
+1. :func:`clean` trims what is not part of a name from each span (possessive "'s", surrounding
+   punctuation and quotes, a leading lower-case "the") and drops junk: spans without a letter, or
+   made only of stopwords and title words ("President", "the Prime Minister").
+2. :func:`dedupe` merges what overlapping windows found twice: the same span keeps its best score;
+   of overlapping different spans the best-scoring one stays (flat NER over the whole document).
+3. :func:`group` puts mentions of one thing together:
+
+   - the same name after normalisation (case, punctuation, possessive, leading titles:
+     "President Joe Biden" and "Joe Biden" share the key "joe biden");
+   - a curated alias table of very common country short forms (:data:`COUNTRY_ALIASES`:
+     "U.S.", "US", "USA", "America" -> "United States"); it is deliberately small, a gazetteer of
+     news shorthand, not a knowledge base;
+   - a shorter person name that is the last word (surname) or first word (Chinese family name:
+     "Xi") of a longer person name in the same article joins it; with several candidates, the one
+     named most recently before the short mention (else the first after it);
+   - a shorter name of two or more words that ends a longer one ("Homeland Security" in
+     "Department of Homeland Security");
+   - an acronym joins its long form when the article links them: written "Long Form (LF)", or the
+     acronym equals the initials of the long form's capitalised words ("DHS").
+
+   A compound like "Biden-Xi" whose hyphenated parts each name an entity of the article is split
+   into one mention per part (offsets exact).
+4. :func:`label_of` picks the group's label by summed mention scores; a person-like group becomes
+   "political leader" (when that label was asked for) if any mention is introduced by a leader title
+   ("President", "Prime Minister", "Chancellor", "leader", "Secretary of State", "minister" ...) or
+   followed by one in apposition ("Xi, China's president").
+5. The entity score is a damped noisy-OR of its three best mention scores,
+   ``1 - (1 - s1)(1 - s2/2)(1 - s3/2)``: one confident mention gives its score, repetition adds a
+   little, and it never reaches 1 from many weak mentions.
+6. Relevance in [0, 1]: ``0.35 * frequency + 0.25 * earliness + 0.2 * prominence + 0.2 * score``
+   where frequency is ``log(1 + n) / log(11)`` capped at 1 (ten mentions saturate), earliness is
+   ``1 - first_offset / len(text)``, prominence is 1 for a title mention, 0.5 for a mention in the
+   lead (first 400 characters) and 0 otherwise. Entities are sorted by relevance, then first position.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from service.tagging.types import Entity, Mention
+
+LEADER_LABEL = "political leader"
+
+
+def _table(spec: str) -> tuple[str, ...]:
+    """Entries of a "|"-separated table written across lines."""
+    return tuple(e.strip() for e in spec.split("|") if e.strip())
+
+
+# Titles and honorifics that introduce a person's name without being part of it (lower case; a
+# multi-word title is one alternative). Up to three qualifier words may precede them ("U.S.",
+# "Chinese", "Bank of England", "former"), and several may follow each other ("Vice President").
+PERSON_TITLES = _table(
+    """president | president-elect | vice | prime minister | minister | premier | chancellor |
+    secretary of state | secretary of defense | secretary of defence | secretary-general |
+    secretary general | secretary | senator | sen. | sen | congressman | congresswoman | rep. |
+    representative | governor | gov. | mayor | speaker | leader | king | queen | emperor | pope |
+    ayatollah | sheikh | sultan | chairman | chairwoman | chair | attorney general | surgeon general |
+    major general | lieutenant general | brigadier general | general | gen. | admiral | colonel | col. |
+    captain | capt. | mr. | mr | mrs. | mrs | ms. | ms | miss | dr. | dr | prof. | professor | sir |
+    dame | lord | lady | spokesperson | spokesman | spokeswoman | ambassador | envoy | director | ceo |
+    founder | judge | justice | lawmaker | mp | mep | pm | dictator | strongman | taoiseach | deputy |
+    chief | head | crown prince | prince | princess | coach | manager | striker"""
+)
+_TITLE_ALT = "|".join(sorted((re.escape(t) for t in PERSON_TITLES), key=len, reverse=True))
+_TITLE_PREFIX = re.compile(
+    r"^(?:(?:former|then|acting|late|the|ex-)\s+)*(?:\S+\s+){0,3}?(?i:" + _TITLE_ALT + r")"
+    r"(?:\s+(?:(?:of|for)\s+\S+\s+)?(?i:" + _TITLE_ALT + r"))*\s+(?=\S)",
+    re.IGNORECASE,
+)
+# Titles that make a person a political leader when they introduce the name, or follow it in
+# apposition ("Olaf Scholz, Germany's chancellor").
+LEADER_TITLES = _table(
+    """president | president-elect | vice president | prime minister | premier | chancellor | leader |
+    secretary of state | foreign secretary | home secretary | defense secretary | defence secretary |
+    minister | senator | sen. | congressman | congresswoman | governor | gov. | mayor | speaker | king |
+    queen | emperor | ayatollah | dictator | taoiseach | lawmaker | mp | secretary-general |
+    head of state | head of government | pm | supreme leader | crown prince | sultan"""
+)
+_LEADER_ALT = "|".join(sorted((re.escape(t) for t in LEADER_TITLES), key=len, reverse=True))
+_LEADER_BEFORE = re.compile(r"(?i:\b(?:" + _LEADER_ALT + r"))\s*$")
+_LEADER_AFTER = re.compile(
+    r"^\s*,\s+(?:(?:the|a|former|then|its|his|her|their)\s+|[A-Z][\w.-]*(?:'s|\u2019s)?\s+){0,3}"
+    r"(?i:" + _LEADER_ALT + r")\b"
+)
+STOPWORDS = frozenset(
+    _table(
+        """a | an | the | this | that | these | those | of | in | on | at | to | for | from | by | with |
+        and | or | but | as | is | are | was | were | be | it | its | he | she | they | them | his | her |
+        their | we | our | you | your | i | me | my | who | whom | which | what | when | where | why |
+        how | all | any | some | no | not | one | two | new | other | said | says | also | than | then |
+        there | here | up | down | out | over | about | after | before | into | more | most | many |
+        much | such | only | own | same | so | very | can | will | just | do | does | did"""
+    )
+)
+# A small, curated table of very common short forms of countries in news copy (and their formal
+# names), normalised key (see :func:`norm`) -> canonical name. It is a gazetteer of news shorthand,
+# not a knowledge base: anything else is grouped by the rules, not by lookup.
+COUNTRY_ALIASES = {
+    **dict.fromkeys(
+        ["us", "u s", "usa", "u s a", "united states", "united states of america", "america"], "United States"
+    ),
+    **dict.fromkeys(["uk", "u k", "britain", "great britain", "united kingdom"], "United Kingdom"),
+    **dict.fromkeys(["prc", "people s republic of china", "mainland china"], "China"),
+    "russian federation": "Russia",
+    **dict.fromkeys(["dprk", "democratic people s republic of korea"], "North Korea"),
+    **dict.fromkeys(["rok", "republic of korea"], "South Korea"),
+    "uae": "United Arab Emirates",
+    "republic of china": "Taiwan",
+    **dict.fromkeys(["holland", "netherlands"], "Netherlands"),
+}
+# Words of a caller's label that say it names people (for name-part joining and the leader rule).
+_PERSON_WORDS = frozenset(
+    _table(
+        """person | people | persons | individual | individuals | human | humans | leader | leaders |
+        politician | politicians | head | athlete | player | players | ceo | executive | minister |
+        president | journalist | author | actor | actress | artist | celebrity | name | names | official |
+        officials | spokesperson | statesman"""
+    )
+)
+LEAD_CHARS = 400
+_TITLE_WORDS = frozenset(w for t in (*PERSON_TITLES, *LEADER_TITLES) for w in re.findall(r"[a-z]+", t))
+
+
+@dataclass(frozen=True)
+class RawMention:
+    """A span as the model returned it, with document offsets: ``fields[field][start:end] == text``.
+
+    ``probs`` optionally holds the model's score for each label of the span (GLiNER's class
+    probabilities); without it, ``score`` counts for ``label`` only.
+    """
+
+    start: int
+    end: int
+    text: str
+    label: str
+    score: float
+    field: str = "text"
+    probs: tuple[tuple[str, float], ...] = ()
+
+    def label_scores(self) -> dict[str, float]:
+        """Score of each label for this span."""
+        out = dict(self.probs)
+        out[self.label] = max(out.get(self.label, 0.0), self.score)
+        return out
+
+
+@dataclass
+class _Group:
+    mentions: list[RawMention] = field(default_factory=list)
+    canonical: str | None = None  # forced canonical name (alias table)
+
+    @property
+    def first(self) -> RawMention:
+        return min(self.mentions, key=_position)
+
+
+def _position(m: RawMention) -> tuple[int, int]:
+    # Title mentions come first in reading order.
+    return (0 if m.field == "title" else 1, m.start)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def norm(s: str) -> str:
+    """Lower case, typographic apostrophes unified, possessive dropped, punctuation as spaces."""
+    s = s.lower().replace("\u2019", "'")
+    s = re.sub(r"'s\b", "", s)
+    s = re.sub(r"[^\w\s-]|_", " ", s)
+    s = re.sub(r"(?<!\w)-|-(?!\w)", " ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def strip_titles(name: str) -> str:
+    """A person's ``name`` without leading titles, honorifics and their qualifiers.
+
+    "U.S. Secretary of State Antony Blinken" -> "Antony Blinken"; "Chinese President Xi Jinping" ->
+    "Xi Jinping"; a name that is only titles comes back unchanged.
+    """
+    m = _TITLE_PREFIX.match(name)
+    rest = name[m.end() :] if m else ""
+    return rest if rest[:1].isupper() else name
+
+
+def key_of(name: str, person: bool = False) -> str:
+    """Grouping key: normalised name without a leading "the" (and, for people, titles)."""
+    k = norm(strip_titles(name) if person else name)
+    if k.startswith("the ") and len(k) > 4:
+        k = k[4:]
+    return k
+
+
+def is_person_label(label: str) -> bool:
+    """Whether a label (the caller's wording) names people."""
+    return bool(_PERSON_WORDS.intersection(norm(label).split()))
+
+
+# --------------------------------------------------------------------------- 1. clean
+
+_TRIM_LEFT = re.compile(r"^(?:[^\w(]+|the\s+)", re.UNICODE)
+_POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Narrow ``text[start:end]`` to the name in it."""
+    changed = True
+    while changed and start < end:
+        changed = False
+        s = text[start:end]
+        m = _TRIM_LEFT.match(s)
+        if m and m.end() < len(s):
+            start += m.end()
+            changed = True
+            continue
+        m = _POSSESSIVE.search(s)
+        if m and m.start() > 0:
+            end = start + m.start()
+            changed = True
+            continue
+        last = s[-1]
+        if not last.isalnum() and last != ")":
+            # keep the final dot of an abbreviation ("U.S.", "Corp.")
+            if last == "." and (
+                re.search(r"(?:^|[^\w])\w\.\w\.$", s) or re.search(r"\b[A-Z][a-z]{1,3}\.$", s)
+            ):
+                break
+            end -= 1
+            changed = True
+        elif last == ")" and "(" not in s:
+            end -= 1
+            changed = True
+    return start, end
+
+
+def is_junk(text: str) -> bool:
+    """A span that names nothing: no letter, or only stopwords and title words, or one character."""
+    if len(text) < 2 or not any(c.isalpha() for c in text):
+        return True
+    words = norm(text).split()
+    return not words or all(w in STOPWORDS or w in _TITLE_WORDS for w in words)
+
+
+def clean(raw: Iterable[RawMention], fields: dict[str, str]) -> list[RawMention]:
+    """Trim each span to its name and drop junk; offsets stay exact in ``fields[m.field]``."""
+    out = []
+    for m in raw:
+        src = fields[m.field]
+        start, end = _trim(src, m.start, m.end)
+        if start >= end:
+            continue
+        text = src[start:end]
+        if is_junk(text):
+            continue
+        out.append(replace(m, start=start, end=end, text=text))
+    return out
+
+
+# --------------------------------------------------------------------------- 2. dedupe
+
+
+def dedupe(raw: Iterable[RawMention]) -> list[RawMention]:
+    """One mention per span (best score, label probabilities merged); no two mentions overlap."""
+    best: dict[tuple[str, int, int], RawMention] = {}
+    for m in raw:
+        k = (m.field, m.start, m.end)
+        old = best.get(k)
+        if old is None:
+            best[k] = m
+            continue
+        probs = old.label_scores()
+        for lab, s in m.label_scores().items():
+            probs[lab] = max(probs.get(lab, 0.0), s)
+        top = m if m.score > old.score else old
+        best[k] = replace(top, probs=tuple(sorted(probs.items())))
+    kept: list[RawMention] = []
+    taken: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for m in sorted(best.values(), key=lambda m: (-m.score, m.start)):
+        if any(m.start < e and s < m.end for s, e in taken[m.field]):
+            continue
+        taken[m.field].append((m.start, m.end))
+        kept.append(m)
+    return sorted(kept, key=_position)
+
+
+# --------------------------------------------------------------------------- 3. group
+
+
+def _initials(name: str) -> str:
+    words = [w for w in re.split(r"[\s-]+", name) if w]
+    return "".join(w[0] for w in words if w[0].isupper() and w.lower() not in {"of", "the", "and", "for"})
+
+
+def _acronym(text: str) -> str | None:
+    s = text.replace(".", "")
+    return s if 2 <= len(s) <= 6 and s.isalpha() and s.isupper() else None
+
+
+def _split_compounds(mentions: list[RawMention], keys: set[str]) -> list[RawMention]:
+    """Split "Biden-Xi" into "Biden" and "Xi" when every part names something in the article."""
+    out: list[RawMention] = []
+    for m in mentions:
+        parts = list(re.finditer(r"[^\s-]+", m.text))
+        if "-" in m.text and len(parts) > 1 and " " not in m.text:
+            part_keys = [key_of(p.group()) for p in parts]
+            if all(k in keys or _matches_surname(k, keys) for k in part_keys):
+                out.extend(
+                    replace(m, start=m.start + p.start(), end=m.start + p.end(), text=p.group())
+                    for p in parts
+                )
+                continue
+        out.append(m)
+    return out
+
+
+def _matches_surname(k: str, keys: set[str]) -> bool:
+    return " " not in k and any(len(o.split()) > 1 and k in (o.split()[0], o.split()[-1]) for o in keys)
+
+
+def _key(m: RawMention) -> str:
+    return key_of(m.text, is_person_label(m.label))
+
+
+def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group]:
+    """Group mentions of the same real-world thing (see the module docstring for the rules)."""
+    text = fields.get("text", "")
+    keys = {_key(m) for m in mentions}
+    mentions = _split_compounds(list(mentions), keys)
+
+    # 1. exact key, with country aliases folded in
+    by_key: dict[str, _Group] = {}
+    for m in mentions:
+        k = _key(m)
+        alias = COUNTRY_ALIASES.get(k) or COUNTRY_ALIASES.get(norm(m.text))
+        if alias:
+            k = "alias:" + alias
+        g = by_key.setdefault(k, _Group(canonical=alias))
+        g.mentions.append(m)
+
+    groups = list(by_key.items())
+    person = {k: _is_person_group(g) for k, g in groups}
+    parent: dict[str, str] = {}
+
+    def root(k: str) -> str:
+        while k in parent:
+            k = parent[k]
+        return k
+
+    # 2. short names into longer ones
+    long_keys = [k for k, _ in groups if not k.startswith("alias:")]
+    for k, g in groups:
+        if k.startswith("alias:"):
+            continue
+        toks = k.split()
+        candidates = []
+        for other in long_keys:
+            ot = other.split()
+            if other == k or len(ot) <= len(toks):
+                continue
+            if len(toks) == 1 and person[other] and person[k]:
+                if toks[0] in (ot[0], ot[-1]):
+                    candidates.append(other)
+            elif len(toks) >= 2 and ot[-len(toks) :] == toks and person[k] == person[other]:
+                candidates.append(other)
+        if candidates:
+            parent[k] = _closest(g, [(c, by_key[c]) for c in candidates])
+
+    # 3. acronyms
+    for k, g in groups:
+        acr = _acronym(g.mentions[0].text)
+        if not acr or k in parent or person[k] or k.startswith("alias:"):
+            continue
+        for other, og in groups:
+            if other == k or person[other] or other.startswith("alias:"):
+                continue
+            long_text = og.mentions[0].text
+            linked = re.search(
+                re.escape(long_text) + r"\s*\(\s*" + re.escape(g.mentions[0].text) + r"\s*\)", text
+            )
+            inits = _initials(long_text)
+            if linked or acr in (inits, inits[1:] if len(inits) > 2 else None):
+                parent[k] = other
+                break
+
+    merged: dict[str, _Group] = {}
+    for k, g in groups:
+        r = root(k)
+        tgt = merged.setdefault(r, _Group(canonical=by_key[r].canonical))
+        tgt.mentions.extend(g.mentions)
+    for g in merged.values():
+        g.mentions.sort(key=_position)
+    return sorted(merged.values(), key=lambda g: _position(g.first))
+
+
+def _is_person_group(g: _Group) -> bool:
+    totals: dict[str, float] = defaultdict(float)
+    for m in g.mentions:
+        totals[m.label] += m.score
+    return is_person_label(max(totals, key=lambda lab: totals[lab]))
+
+
+def _closest(short: _Group, candidates: list[tuple[str, _Group]]) -> str:
+    """The candidate named most recently before the short name's first mention, else the first after."""
+    if len(candidates) == 1:
+        return candidates[0][0]
+    pos = _position(short.first)
+    before = [
+        (max(_position(m) for m in g.mentions if _position(m) <= pos), k)
+        for k, g in candidates
+        if any(_position(m) <= pos for m in g.mentions)
+    ]
+    if before:
+        return max(before)[1]
+    return min((_position(g.first), k) for k, g in candidates)[1]
+
+
+# --------------------------------------------------------------------------- 4. label
+
+
+def has_leader_title(m: RawMention, fields: dict[str, str]) -> bool:
+    """Whether a leader title introduces the mention (inside or just before it) or follows it."""
+    src = fields[m.field]
+    inside = strip_titles(m.text)
+    prefix = m.text[: len(m.text) - len(inside)] if inside != m.text and m.text.endswith(inside) else ""
+    before = src[max(0, m.start - 60) : m.start] + prefix
+    if prefix and _LEADER_BEFORE.search(prefix.strip() + " "):
+        return True
+    if _LEADER_BEFORE.search(before):
+        return True
+    return bool(_LEADER_AFTER.match(src[m.end : m.end + 60]))
+
+
+def label_of(g: _Group, labels: Sequence[str], fields: dict[str, str]) -> tuple[str, float]:
+    """The group's label (one of ``labels``) and its summed score."""
+    totals: dict[str, float] = defaultdict(float)
+    for m in g.mentions:
+        for lab, s in m.label_scores().items():
+            if lab in labels:
+                totals[lab] += s
+    if not totals:
+        return "", 0.0
+    label = max(totals, key=lambda lab: (totals[lab], -labels.index(lab)))
+    if (
+        LEADER_LABEL in labels
+        and label != LEADER_LABEL
+        and is_person_label(label)
+        and any(has_leader_title(m, fields) for m in g.mentions)
+    ):
+        label = LEADER_LABEL
+    return label, totals[label]
+
+
+def canonical_name(g: _Group, person: bool) -> str:
+    """The entity's name: alias table's, else the most frequent full form (titles stripped)."""
+    if g.canonical:
+        return g.canonical
+    counts: dict[str, list] = {}
+    for m in g.mentions:
+        name = strip_titles(m.text) if person else m.text
+        if name[:4].lower() == "the " and not name.startswith("The "):
+            name = name[4:]
+        c = counts.setdefault(name, [0, _position(m)])
+        c[0] += 1
+    forms = list(counts)
+    if person:
+        longest = max(len(f.split()) for f in forms)
+        forms = [f for f in forms if len(f.split()) == longest]
+    else:
+        full = [f for f in forms if not _acronym(f)]
+        forms = full or forms
+    return min(forms, key=lambda f: (-counts[f][0], -len(f), counts[f][1]))
+
+
+# --------------------------------------------------------------------------- 5-6. score, rank
+
+
+def entity_score(scores: Iterable[float]) -> float:
+    """Damped noisy-OR of the three best mention scores (see module docstring)."""
+    top = sorted(scores, reverse=True)[:3]
+    if not top:
+        return 0.0
+    miss = 1.0 - top[0]
+    for s in top[1:]:
+        miss *= 1.0 - s / 2
+    return min(1.0 - miss, 0.999)
+
+
+def relevance(mentions: Sequence[Mention], score: float, text_len: int) -> float:
+    """Relevance in [0, 1] from mention count, first position, title/lead presence and score."""
+    n = len(mentions)
+    freq = min(1.0, math.log1p(n) / math.log(11))
+    body = [m.start for m in mentions if m.field == "text"]
+    early = 1.0 - min(body) / max(text_len, 1) if body else 0.0
+    if any(m.field == "title" for m in mentions):
+        prominence = 1.0
+        early = max(early, 1.0)
+    elif body and min(body) < LEAD_CHARS:
+        prominence = 0.5
+    else:
+        prominence = 0.0
+    return round(min(1.0, 0.35 * freq + 0.25 * early + 0.2 * prominence + 0.2 * score), 4)
+
+
+def build_entities(
+    raw: Iterable[RawMention],
+    labels: Sequence[str],
+    text: str,
+    title: str | None = None,
+) -> list[Entity]:
+    """The whole pipeline: clean, dedupe, group, label, score, rank. Only ``labels`` come back."""
+    fields = {"text": text}
+    if title is not None:
+        fields["title"] = title
+    labels = list(labels)
+    mentions = dedupe(clean((m for m in raw if m.label in labels or m.probs), fields))
+    out: list[Entity] = []
+    for g in group(mentions, fields):
+        label, _ = label_of(g, labels, fields)
+        if not label:
+            continue
+        label_scores = [m.label_scores().get(label, 0.0) for m in g.mentions]
+        if label == LEADER_LABEL:  # promoted by title: the person scores count
+            label_scores = [
+                max(s, *(v for k, v in m.label_scores().items() if is_person_label(k)))
+                for s, m in zip(label_scores, g.mentions, strict=True)
+            ]
+        score = round(entity_score(label_scores), 4)
+        ments = [Mention(m.start, m.end, m.text, round(m.score, 4), m.field) for m in g.mentions]
+        out.append(
+            Entity(
+                text=canonical_name(g, is_person_label(label)),
+                label=label,
+                score=score,
+                relevance=relevance(ments, score, len(text)),
+                mentions=ments,
+            )
+        )
+    firsts = {id(e): min((0 if m.field == "title" else 1, m.start) for m in e.mentions) for e in out}
+    out.sort(key=lambda e: (-e.relevance, firsts[id(e)]))
+    return out
