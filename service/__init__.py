@@ -1,0 +1,75 @@
+"""Tag news articles with the people, countries, organisations and places they name, and with the topics
+they cover, over HTTP. Labels are zero-shot: send your own entity labels and topic labels with each
+request, or use the defaults (`GET /v1/labels`). The model is GLiNER; the service ships with a small
+embedded default model and runs offline on CPU.
+
+**Entities** are grouped: `text` is the canonical name of one real-world thing and `mentions` are all
+its occurrences. **Topics** come with the sentences that support them (`evidence`). Every span gives
+its offsets twice: `start`/`end` in Unicode code points (`text[start:end]` in Python) and
+`start_utf16`/`end_utf16` in UTF-16 code units (`text.slice(start_utf16, end_utf16)` in JavaScript).
+The whole article is read, in overlapping windows; `coverage` says how much.
+
+**Errors** are always `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`,
+`instance` and `request_id`; a 422 adds `errors`, the messages by field. Problem types are
+`urn:newsroom-tagger:problem:<name>`: `malformed-json` (400), `unauthorized` (401), `forbidden-origin`
+(403), `not-found` (404), `method-not-allowed` (405), `body-too-large` (413), `unsupported-media-type`
+(415), `invalid-fields` (422), `internal-error` (500), `not-ready` and `overloaded` (503, with
+`Retry-After`), `time-budget-exceeded` (504).
+
+**Limits** (defaults; each set by a `TAGGER_*` environment variable): body 2 MiB, text 100,000
+characters, title 1,000, 50 labels per list of at most 100 characters each, 32 documents per batch, a
+time budget of 30 s per request. Each worker tags a bounded number of requests at once and lets a
+bounded number wait; past that it answers 503 with `Retry-After` instead of queueing.
+
+**Access**: API keys are optional (`Authorization: Bearer <key>` when `TAGGER_API_KEYS` is set;
+`/healthz`, `/readyz`, `/openapi.yaml` and `/docs` stay open). Browsers may call from the origins in
+`TAGGER_CORS_ORIGINS`. Send `X-Request-ID` to trace a request; it is echoed and logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """The WSGI app: defaults, then ``TAGGER_*`` environment variables, then ``overrides``.
+
+    ``overrides`` may also carry ``ENGINE`` (an engine object, ready at once) or ``ENGINE_FACTORY``
+    (a callable taking the config and returning an engine; default: the real ``Tagger``). The engine
+    is built in a background thread unless ``LOAD_IN_BACKGROUND`` is false, and lives in
+    ``app.extensions["tagger"]`` (an :class:`service.api.state.EngineState`).
+    """
+    from service import config as cfg
+    from service.api import errors, logs, security
+    from service.api.limits import EXTENSION as SLOTS
+    from service.api.limits import Slots
+    from service.api.routes import bp
+    from service.api.state import EXTENSION, EngineState, build_tagger
+
+    app = Flask(__name__)
+    app.config.update(cfg.defaults())
+    app.config.from_prefixed_env(cfg.PREFIX)
+    app.config.update(overrides or {})
+    cfg.normalise(app.config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logs.configure_logging(app.config["LOG_LEVEL"])
+
+    logs.register(app)  # first: request id and start time for every later hook
+    security.register(app)
+    errors.register(app)
+    app.register_blueprint(bp)
+    app.extensions[SLOTS] = Slots(app.config["MAX_CONCURRENCY"], app.config["MAX_QUEUE"])
+
+    state = EngineState()
+    app.extensions[EXTENSION] = state
+    if app.config.get("ENGINE") is not None:
+        state.set_ready(app.config["ENGINE"])
+    else:
+        factory = app.config.get("ENGINE_FACTORY") or build_tagger
+        state.start(factory, app.config, background=app.config["LOAD_IN_BACKGROUND"])
+    return app

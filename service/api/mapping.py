@@ -1,0 +1,129 @@
+"""Engine results (plain dataclasses) to response dicts, with offsets in both units.
+
+Offsets ``start``/``end`` are Python ``str`` indices (Unicode code points): ``text[start:end]`` is
+the span. JavaScript counts UTF-16 code units, where a character outside the Basic Multilingual
+Plane (most emoji, some CJK) takes two, so every span also carries ``start_utf16``/``end_utf16``:
+``text.slice(start_utf16, end_utf16)`` in a browser. Combining characters, right-to-left scripts
+and control characters are one code point and one code unit each, so they need nothing special.
+
+The HTTP layer guarantees the contract the evaluation reads: a span whose text is not
+``field[start:end]`` or whose label was not asked for is a bug in the engine; it is dropped and
+logged as an error rather than sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any
+
+from service.tagging.types import Entity, Evidence, Mention, ModelInfo, TagResult, Topic
+
+log = logging.getLogger("service.api")
+
+
+class Utf16:
+    """Code point offsets of one string to UTF-16 code unit offsets."""
+
+    def __init__(self, text: str) -> None:
+        # Positions of astral characters; each adds one code unit to every offset after it.
+        self._astral = [i for i, ch in enumerate(text) if ord(ch) > 0xFFFF] if not text.isascii() else []
+
+    def __call__(self, offset: int) -> int:
+        """The UTF-16 offset of code point offset ``offset``."""
+        return offset + bisect_left(self._astral, offset) if self._astral else offset
+
+
+def _score(value: float) -> float:
+    """Scores in [0, 1], 4 decimals (float noise can put a sigmoid a hair outside)."""
+    return round(min(max(float(value), 0.0), 1.0), 4)
+
+
+def _span(span: Mention | Evidence, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any] | None:
+    source = fields.get(span.field)
+    inside = source is not None and 0 <= span.start < span.end <= len(source)
+    if source is None or not inside or source[span.start : span.end] != span.text:
+        log.error("engine returned a span that is not in the %s: %d:%d %r", span.field, span.start, span.end,
+                  span.text[:80])
+        return None
+    conv = utf16[span.field]
+    return {
+        "start": span.start,
+        "end": span.end,
+        "start_utf16": conv(span.start),
+        "end_utf16": conv(span.end),
+        "text": span.text,
+        "field": span.field,
+    }
+
+
+def _entity(ent: Entity, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any] | None:
+    mentions = []
+    for m in ent.mentions:
+        out = _span(m, fields, utf16)
+        if out is not None:
+            out["score"] = _score(m.score)
+            mentions.append(out)
+    if not mentions:
+        return None
+    return {
+        "text": ent.text,
+        "label": ent.label,
+        "score": _score(ent.score),
+        "relevance": _score(ent.relevance),
+        "mentions": mentions,
+    }
+
+
+def _topic(topic: Topic, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any]:
+    evidence = [e for e in (_span(ev, fields, utf16) for ev in topic.evidence) if e is not None]
+    return {"label": topic.label, "score": _score(topic.score), "evidence": evidence}
+
+
+def tag_response(
+    result: TagResult,
+    *,
+    text: str,
+    title: str | None,
+    doc_id: str | None,
+    entity_names: Sequence[str],
+    topic_names: Sequence[str],
+    model: ModelInfo,
+    labels_version: str,
+    timings_ms: dict[str, float],
+) -> dict[str, Any]:
+    """The ``TagResponse`` dict of one engine result."""
+    fields = {"text": text} | ({"title": title} if title else {})
+    utf16 = {name: Utf16(value) for name, value in fields.items()}
+    ent_ok, top_ok = set(entity_names), set(topic_names)
+    entities = []
+    for ent in result.entities:
+        if ent.label not in ent_ok:
+            log.error("engine returned an entity label that was not asked for: %r", ent.label)
+            continue
+        out = _entity(ent, fields, utf16)
+        if out is not None:
+            entities.append(out)
+    topics = []
+    for top in result.topics:
+        if top.label not in top_ok:
+            log.error("engine returned a topic label that was not asked for: %r", top.label)
+            continue
+        topics.append(_topic(top, fields, utf16))
+    body: dict[str, Any] = {
+        "entities": entities,
+        "topics": topics,
+        "model": {"name": model.name, "version": model.version},
+        "labels_version": labels_version,
+        "coverage": {
+            "chars": result.coverage.chars,
+            "words": result.coverage.words,
+            "chunks": result.coverage.chunks,
+            "truncated": result.coverage.truncated,
+        },
+        "timings_ms": {k: float(v) for k, v in {**result.timings_ms, **timings_ms}.items()},
+    }
+    if doc_id is not None:
+        body = {"id": doc_id, **body}
+    return body

@@ -1,0 +1,162 @@
+"""The endpoints. Each view loads its request, calls the engine, validates its response and returns.
+
+Errors are raised, never returned: :mod:`service.api.errors` turns them into problem+json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template_string, send_from_directory, url_for
+from swagger_ui_bundle import swagger_ui_path
+
+from service.api import schemas
+from service.api.errors import ApiError
+from service.api.io import json_body, load, respond
+from service.api.jobs import OPTIONS, tag_documents
+from service.api.limits import tagging_slot
+from service.api.spec import spec_yaml
+from service.api.state import EXTENSION, EngineState
+from service.tagging.labels import default_labels
+
+bp = Blueprint("api", __name__)
+
+
+def _state() -> EngineState:
+    return current_app.extensions[EXTENSION]
+
+
+def _budget() -> float:
+    return float(current_app.config["TIME_BUDGET_S"])
+
+
+@bp.post("/v1/tag")
+def tag() -> Response:
+    """Tag one article."""
+    req = load(schemas.TagRequest(), json_body())
+    engine = _state().get()
+    with tagging_slot():
+        (result,) = tag_documents(engine, [req], _budget())
+    if isinstance(result, ApiError):
+        raise result
+    return respond(schemas.TagResponse(), result)
+
+
+@bp.post("/v1/tag/batch")
+def tag_batch() -> Response:
+    """Tag up to MAX_BATCH articles; each document succeeds or fails on its own."""
+    batch = load(schemas.BatchRequest(), json_body())
+    loaded = [_load_document(doc, batch) for doc in batch["documents"]]
+    engine = _state().get()
+    with tagging_slot():
+        done = tag_documents(engine, [d for d in loaded if isinstance(d, dict)], _budget())
+    results = iter(done)
+    items = [_batch_item(i, doc, d if isinstance(d, ApiError) else next(results))
+             for i, (doc, d) in enumerate(zip(batch["documents"], loaded, strict=True))]
+    return respond(schemas.BatchResponse(), {"results": items})
+
+
+@bp.get("/v1/labels")
+def labels() -> Response:
+    """The default entity labels and topic taxonomy."""
+    return respond(schemas.LabelsResponse(), _labels_payload())
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Alive: answers as soon as the process serves, model or not."""
+    return respond(schemas.Health(), {"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready: 200 once the model is loaded, warmed up and self-tested; 503 before or after a failure."""
+    state = _state()
+    engine = state.get()
+    return respond(schemas.Ready(), {
+        "status": "ready",
+        "model": {"name": engine.info.name, "version": engine.info.version},
+        "labels_version": default_labels().version,
+        "load_seconds": state.load_seconds,
+    })
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    """The OpenAPI document (the same as the committed openapi.yaml)."""
+    return current_app.response_class(spec_yaml(), mimetype="application/yaml")
+
+
+@bp.get("/docs")
+def docs() -> str:
+    """Swagger UI, served from the swagger-ui-bundle package: works with no internet."""
+    return render_template_string(_DOCS_PAGE, spec_url=url_for("api.openapi"),
+                                  asset=lambda name: url_for("api.docs_asset", filename=name))
+
+
+@bp.get("/docs/<path:filename>")
+def docs_asset(filename: str) -> Response:
+    """Swagger UI's static files."""
+    return send_from_directory(str(swagger_ui_path), filename, max_age=3600)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _load_document(doc: Any, batch: dict[str, Any]) -> dict[str, Any] | ApiError:
+    """One batch document loaded through ``TagRequest``, the batch's options filling in its own."""
+    try:
+        req = load(schemas.TagRequest(), doc)
+    except ApiError as err:
+        return err
+    for key in OPTIONS:
+        if req.get(key) is None and batch.get(key) is not None:
+            req[key] = batch[key]
+    return req
+
+
+def _batch_item(index: int, doc: Any, outcome: dict[str, Any] | ApiError) -> dict[str, Any]:
+    doc_id = doc.get("id") if isinstance(doc, dict) and isinstance(doc.get("id"), str) else None
+    if isinstance(outcome, ApiError):
+        problem = outcome.to_dict() | {"instance": f"/v1/tag/batch#/documents/{index}"}
+        return {"index": index, "id": doc_id, "status": outcome.status, "error": problem}
+    return {"index": index, "id": doc_id, "status": 200, "result": outcome}
+
+
+def _labels_payload() -> dict[str, Any]:
+    labels = default_labels()
+
+    def entry(e: Any) -> dict[str, Any]:
+        return {"id": e.id, "name": e.label.name, "description": e.label.description, "group": e.group}
+
+    return {
+        "version": labels.version,
+        "entity_labels": [entry(e) for e in labels.entities],
+        "topic_labels": [entry(t) for t in labels.topics],
+    }
+
+
+_DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Newsroom Tagger API</title>
+  <link rel="stylesheet" href="{{ asset('swagger-ui.css') }}">
+  <link rel="icon" type="image/png" href="{{ asset('favicon-32x32.png') }}">
+  <style>body { margin: 0; }</style>
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{{ asset('swagger-ui-bundle.js') }}"></script>
+  <script src="{{ asset('swagger-ui-standalone-preset.js') }}"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "{{ spec_url }}",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "StandaloneLayout"
+    });
+  </script>
+</body>
+</html>
+"""

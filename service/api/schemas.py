@@ -1,0 +1,417 @@
+"""The wire messages, as marshmallow schemas: requests are loaded through them, responses validated.
+
+Schemas are named after the message they describe (``TagRequest``, ``TagResponse``, ``Problem``
+...); the OpenAPI document is generated from them (:mod:`service.api.spec`). Limits that are
+configurable (text length, label count ...) are read from the running app's config at load time;
+outside an app (spec generation) the defaults apply, and the spec shows the defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app, has_app_context
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from service import config as cfg
+from service.tagging.types import Label
+
+
+def _default(name: str) -> Any:
+    return cfg.BY_NAME[name].default
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def limit(name: str) -> Any:
+    """A configurable limit: from the running app's config, or its default outside an app."""
+    if has_app_context():
+        return current_app.config[name]
+    return cfg.BY_NAME[name].default
+
+
+def _check_unicode(value: str, what: str) -> None:
+    if _SURROGATE.search(value):
+        raise ValidationError(f"{what} contains unpaired UTF-16 surrogate code points (invalid Unicode).")
+
+
+def _check_length(value: str, setting: str, what: str) -> None:
+    most = limit(setting)
+    if len(value) > most:
+        raise ValidationError(
+            f"{what} has {len(value)} characters; at most {most} are accepted ({cfg.PREFIX}_{setting})."
+        )
+
+
+class StrictFloat(fields.Float):
+    """A JSON number only: no strings such as ``"0.5"``, no booleans, no NaN or infinities."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+
+class LabelObject(Schema):
+    """A label with a description the model reads (the response uses the name only)."""
+
+    name = fields.String(required=True, metadata={
+        "description": "The label as it appears in the response.",
+        "minLength": 1, "maxLength": _default("MAX_LABEL_CHARS"), "pattern": r"\S"})
+    description = fields.String(allow_none=True, metadata={
+        "description": "What the label means, in a few words.",
+        "maxLength": _default("MAX_DESCRIPTION_CHARS")})
+
+
+class LabelField(fields.Field):
+    """A zero-shot label: a string, or ``{name, description?}``. Loads as :class:`Label`."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow's own convention
+        "invalid": "A label must be a string or an object {name, description?}.",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Label:
+        if isinstance(value, str):
+            name, description = value, None
+        elif isinstance(value, dict):
+            loaded = LabelObject().load(value)
+            name, description = loaded["name"], loaded.get("description")
+        else:
+            raise self.make_error("invalid")
+        if not name.strip():
+            raise ValidationError("A label must not be empty or whitespace only.")
+        _check_unicode(name, "The label")
+        _check_length(name, "MAX_LABEL_CHARS", f"The label {name[:40]!r}")
+        if description is not None:
+            _check_unicode(description, "The description")
+            _check_length(description, "MAX_DESCRIPTION_CHARS", f"The description of {name[:40]!r}")
+        return Label(name, description or None)
+
+
+def _check_labels(labels: list[Label] | None, what: str) -> None:
+    if labels is None:
+        return
+    most = limit("MAX_LABELS")
+    if len(labels) > most:
+        raise ValidationError(
+            f"{len(labels)} {what} sent; at most {most} are accepted ({cfg.PREFIX}_MAX_LABELS).")
+    seen: dict[str, str] = {}
+    dups = []
+    for label in labels:
+        key = " ".join(label.name.split()).casefold()
+        if key in seen:
+            dups.append(label.name)
+        seen[key] = label.name
+    if dups:
+        raise ValidationError(f"Duplicate {what} (compared without case): {', '.join(map(repr, dups))}.")
+
+
+def _labels_field(what: str) -> fields.List:
+    return fields.List(
+        LabelField(),
+        allow_none=True,
+        metadata={
+            "description": f"The {what} to tag, each a string or {{name, description?}}; omitted or null: "
+            f"the defaults (GET /v1/labels); an empty list: no {what}. At most 50 (default "
+            "TAGGER_MAX_LABELS), each at most 100 characters, no duplicates (case ignored). The response "
+            "uses exactly these names.",
+            "maxItems": _default("MAX_LABELS"),
+        },
+    )
+
+
+class TagOptions(Schema):
+    """What a single request and a batch share: labels, threshold, language."""
+
+    entity_labels = _labels_field("entity labels")
+    topic_labels = _labels_field("topic labels")
+    threshold = StrictFloat(
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=0.0, max=1.0),
+        metadata={"description": "Score threshold in [0, 1] for entities; omitted: the service default "
+                  "(TAGGER_THRESHOLD).", "example": 0.5},
+    )
+    topic_threshold = StrictFloat(
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=0.0, max=1.0),
+        metadata={"description": "Score threshold in [0, 1] for topics; omitted: the topic scorer's own "
+                  "calibrated default."},
+    )
+    language = fields.String(
+        allow_none=True,
+        metadata={"description": "BCP 47 language tag of the text. Only English is supported: `en` or "
+                  "`en-*`; any other value is answered 422.", "example": "en"},
+    )
+
+    @validates("entity_labels")
+    def _entity_labels(self, value: list[Label] | None, **_: Any) -> None:
+        _check_labels(value, "entity labels")
+
+    @validates("topic_labels")
+    def _topic_labels(self, value: list[Label] | None, **_: Any) -> None:
+        _check_labels(value, "topic labels")
+
+    @validates("language")
+    def _language(self, value: str | None, **_: Any) -> None:
+        if value is None:
+            return
+        if not _LANGUAGE.match(value):
+            raise ValidationError(f"{value[:40]!r} is not a BCP 47 language tag such as 'en' or 'en-GB'.")
+        if value.split("-")[0].lower() != "en":
+            raise ValidationError(f"Only English ('en') is supported; got {value!r}.")
+
+
+class TagRequest(TagOptions):
+    """One article to tag."""
+
+    text = fields.String(
+        required=True,
+        metadata={"description": "The article body. Offsets in the response index into this string. At most "
+                  "100000 characters (default TAGGER_MAX_TEXT_CHARS); must not be empty or whitespace only.",
+                  "minLength": 1, "maxLength": _default("MAX_TEXT_CHARS"), "pattern": r"\S"},
+    )
+    title = fields.String(
+        allow_none=True,
+        metadata={"description": "The headline, tagged too: its mentions carry `field: \"title\"` and index "
+                  "into this string. At most 1000 characters (TAGGER_MAX_TITLE_CHARS).",
+                  "maxLength": _default("MAX_TITLE_CHARS")},
+    )
+    id = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "The caller's id for the article, echoed in the response."},
+    )
+
+    @validates("text")
+    def _text(self, value: str, **_: Any) -> None:
+        if not value.strip():
+            raise ValidationError("The text must not be empty or whitespace only.")
+        _check_unicode(value, "The text")
+        _check_length(value, "MAX_TEXT_CHARS", "The text")
+
+    @validates("title")
+    def _title(self, value: str | None, **_: Any) -> None:
+        if value is not None:
+            _check_unicode(value, "The title")
+            _check_length(value, "MAX_TITLE_CHARS", "The title")
+
+
+class DocumentList(fields.List):
+    """The documents of a batch. Documented as ``TagRequest`` items, but each item is loaded on its own
+    by the view so that one bad document gets its own error and does not fail the others."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(TagRequest), **kwargs)
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        return list(value)
+
+
+class BatchRequest(TagOptions):
+    """Up to 32 articles (TAGGER_MAX_BATCH); labels, threshold and language given here apply to every
+    document that does not set its own."""
+
+    documents = DocumentList(
+        required=True,
+        metadata={"description": "The articles, 1 to 32 (TAGGER_MAX_BATCH); results come back in this order.",
+                  "minItems": 1, "maxItems": _default("MAX_BATCH")},
+    )
+
+    @validates("documents")
+    def _documents(self, value: list[Any], **_: Any) -> None:
+        most = limit("MAX_BATCH")
+        if not value:
+            raise ValidationError("At least one document is required.")
+        if len(value) > most:
+            raise ValidationError(
+                f"{len(value)} documents sent; at most {most} are accepted ({cfg.PREFIX}_MAX_BATCH)."
+            )
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+_FIELD = fields.String(
+    required=True,
+    validate=validate.OneOf(["text", "title"]),
+    metadata={"description": "The request field the offsets index into: `text` or `title`."},
+)
+
+
+class Offsets(Schema):
+    """A span of the request's ``text`` (or ``title``), in code points and in UTF-16 code units."""
+
+    start = StrictInteger(required=True, validate=validate.Range(min=0), metadata={
+        "description": "Start, in Unicode code points (Python str index): `text[start:end] == span text`."})
+    end = StrictInteger(required=True, validate=validate.Range(min=0), metadata={
+        "description": "End (exclusive), in Unicode code points."})
+    start_utf16 = StrictInteger(required=True, validate=validate.Range(min=0), metadata={
+        "description": "Start in UTF-16 code units, as JavaScript counts: "
+                       "`text.slice(start_utf16, end_utf16)`."})
+    end_utf16 = StrictInteger(required=True, validate=validate.Range(min=0), metadata={
+        "description": "End (exclusive) in UTF-16 code units."})
+    text = fields.String(required=True)
+    field = _FIELD
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if data["start"] >= data["end"] or data["start_utf16"] >= data["end_utf16"]:
+            raise ValidationError("start must be below end.")
+
+
+class Mention(Offsets):
+    """One occurrence of an entity."""
+
+    score = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0))
+
+
+class Evidence(Offsets):
+    """A sentence that supports a topic."""
+
+
+class Entity(Schema):
+    """One real-world thing, with all its mentions."""
+
+    text = fields.String(required=True, metadata={"description": "Canonical name of the entity."})
+    label = fields.String(required=True, metadata={"description": "One of the entity labels asked for."})
+    score = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0))
+    relevance = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0), metadata={
+        "description": "How central the entity is to the article, in [0, 1]."})
+    mentions = fields.List(fields.Nested(Mention), required=True)
+
+
+class Topic(Schema):
+    """A topic label that applies to the article."""
+
+    label = fields.String(required=True, metadata={"description": "One of the topic labels asked for."})
+    score = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0))
+    evidence = fields.List(fields.Nested(Evidence), required=True)
+
+
+class ModelInfo(Schema):
+    """The model that produced the tags."""
+
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+
+
+class Coverage(Schema):
+    """What the engine read: the whole text, in how many model windows."""
+
+    chars = StrictInteger(required=True, validate=validate.Range(min=0))
+    words = StrictInteger(required=True, validate=validate.Range(min=0))
+    chunks = StrictInteger(required=True, validate=validate.Range(min=0))
+    truncated = fields.Boolean(required=True, metadata={"description": "true if any text was not read."})
+
+
+class TagResponse(Schema):
+    """The tags of one article."""
+
+    id = fields.String(allow_none=True, metadata={"description": "The request's id, when it sent one."})
+    entities = fields.List(fields.Nested(Entity), required=True)
+    topics = fields.List(fields.Nested(Topic), required=True)
+    model = fields.Nested(ModelInfo, required=True)
+    labels_version = fields.String(required=True, metadata={"description": "Version of the default labels."})
+    coverage = fields.Nested(Coverage, required=True)
+    timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), metadata={
+        "description": "Where the time went, in milliseconds: `request` (arrival to result) and "
+        "`queue` (waiting for a tagging slot) always, the engine's stages besides."})
+
+
+class Problem(Schema):
+    """An error, as RFC 9457 ``application/problem+json``."""
+
+    type = fields.String(required=True, metadata={"example": "urn:newsroom-tagger:problem:invalid-fields"})
+    title = fields.String(required=True, metadata={"example": "Invalid request fields"})
+    status = StrictInteger(required=True, validate=validate.Range(min=400, max=599),
+                           metadata={"example": 422})
+    detail = fields.String(required=True)
+    instance = fields.String(metadata={"description": "The request path."})
+    request_id = fields.String(metadata={"description": "The request id (X-Request-ID), also in the logs."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "422 only: messages by field, e.g. `{\"text\": [\"...\"]}`; nested "
+                  "fields (labels by index) nest the same way."},
+    )
+
+
+class BatchItem(Schema):
+    """One document's outcome: ``result`` when ``status`` is 200, otherwise ``error``."""
+
+    index = StrictInteger(required=True, validate=validate.Range(min=0))
+    id = fields.String(allow_none=True)
+    status = StrictInteger(required=True, metadata={"description": "200, 422 or 504 for this document."})
+    result = fields.Nested(TagResponse)
+    error = fields.Nested(Problem)
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
+        if ("result" in data) == ("error" in data):
+            raise ValidationError("exactly one of result and error.")
+
+
+class BatchResponse(Schema):
+    """The outcome of every document, in request order."""
+
+    results = fields.List(fields.Nested(BatchItem), required=True)
+    timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat())
+
+
+class LabelEntry(Schema):
+    """A default label."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    group = fields.String(allow_none=True)
+
+
+class LabelsResponse(Schema):
+    """The defaults used when a request sends no labels."""
+
+    version = fields.String(required=True)
+    entity_labels = fields.List(fields.Nested(LabelEntry), required=True)
+    topic_labels = fields.List(fields.Nested(LabelEntry), required=True)
+
+
+class Health(Schema):
+    """The process is alive."""
+
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class Ready(Schema):
+    """The model is loaded, warmed up and self-tested."""
+
+    status = fields.String(required=True, metadata={"example": "ready"})
+    model = fields.Nested(ModelInfo, required=True)
+    labels_version = fields.String(required=True)
+    load_seconds = StrictFloat(allow_none=True)
+
+
+# Leaves first: apispec registers a nested schema the first time it meets it.
+ALL_SCHEMAS: tuple[type[Schema], ...] = (
+    LabelObject, TagRequest, BatchRequest, Mention, Evidence, Entity, Topic, ModelInfo, Coverage, TagResponse,
+    Problem, BatchItem, BatchResponse, LabelEntry, LabelsResponse, Health, Ready,
+)
