@@ -130,11 +130,13 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     code = exc.code or 500
     slug = _HTTP_SLUGS.get(code, "http-error")
     headers = {k: v for k, v in exc.get_headers() if k.lower() not in {"content-type", "content-length"}}
+    if "Allow" in headers:
+        headers["Allow"] = ", ".join(sorted(m.strip() for m in headers["Allow"].split(",")))
     detail = exc.description or exc.name
     if code == 404:
         detail = f"There is no resource at {request.path}; see /openapi.yaml or /docs for the API."
     elif code == 405:
-        allowed = getattr(exc, "valid_methods", None) or []
+        allowed = sorted(getattr(exc, "valid_methods", None) or [])
         detail = f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}."
     elif code == 413:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api.errors import ApiError, invalid
 
@@ -33,7 +34,11 @@ def json_body() -> Any:
         got = request.content_type or "no Content-Type"
         raise ApiError("unsupported-media-type",
                        f"Send the body as JSON with 'Content-Type: application/json'; got {got}.")
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=False)  # raises 413 when Content-Length is past MAX_CONTENT_LENGTH
+    most = request.max_content_length
+    if request.content_length is None and most is not None and len(raw) >= most:
+        # A chunked body is cut at the limit without an error (Werkzeug): treat reaching it as over.
+        raise RequestEntityTooLarge()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

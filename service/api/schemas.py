@@ -80,7 +80,7 @@ class LabelField(fields.Field):
     """A zero-shot label: a string, or ``{name, description?}``. Loads as :class:`Label`."""
 
     default_error_messages = {  # noqa: RUF012 - marshmallow's own convention
-        "invalid": "A label must be a string or an object {name, description?}.",
+        "invalid": "A label must be a string or an object {{name, description?}}.",
     }
 
     def _deserialize(
@@ -103,9 +103,9 @@ class LabelField(fields.Field):
         return Label(name, description or None)
 
 
-def _check_labels(labels: list[Label] | None, what: str) -> None:
-    if labels is None:
-        return
+def _check_labels(labels: list[Any] | None, what: str) -> None:
+    if labels is None or not all(isinstance(lab, Label) for lab in labels):
+        return  # items that did not load have their own messages already
     most = limit("MAX_LABELS")
     if len(labels) > most:
         raise ValidationError(

@@ -1,0 +1,203 @@
+"""Readiness, overload (bounded concurrency and queue), the time budget, and settings from the environment."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from conftest import CannedEngine
+
+from service import create_app
+from service.config import ConfigError, markdown_table
+
+TEXT = "Joe Biden met Xi Jinping in Lima, Peru."
+
+
+def _post_in_thread(client: Any, path: str, payload: dict, out: list) -> threading.Thread:
+    def run() -> None:
+        out.append(client.post(path, json=payload))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+# --- readiness -------------------------------------------------------------------------------------
+
+def test_readyz_503_while_loading_then_200(make_app, problem):
+    gate = threading.Event()
+    engine = CannedEngine()
+
+    def factory(config: Any) -> CannedEngine:
+        assert config["MODEL"]  # the factory gets the app's settings
+        gate.wait(10)
+        return engine
+
+    app = make_app(ENGINE_FACTORY=factory)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # alive at once
+    resp = client.get("/readyz")
+    body = problem(resp, 503, "not-ready")
+    assert resp.headers["Retry-After"] == "5" and "loading" in body["detail"]
+    problem(client.post("/v1/tag", json={"text": TEXT}), 503, "not-ready")
+    assert client.get("/v1/labels").status_code == 200  # the defaults need no model
+    gate.set()
+    assert app.extensions["tagger"].wait(5)
+    resp = client.get("/readyz")
+    assert resp.status_code == 200 and resp.get_json()["model"]["name"] == "canned-test-engine"
+    assert resp.get_json()["load_seconds"] >= 0
+    assert client.post("/v1/tag", json={"text": TEXT}).status_code == 200
+
+
+def test_readyz_stays_503_with_the_reason_when_loading_fails(make_app, problem, service_logs):
+    def factory(config: Any) -> CannedEngine:
+        raise FileNotFoundError("TAGGER_MODEL='/srv/nope': no such model folder")
+
+    app = make_app(ENGINE_FACTORY=factory)
+    app.extensions["tagger"].wait(5)
+    resp = app.test_client().get("/readyz")
+    body = problem(resp, 503, "not-ready")
+    assert "failed to load" in body["detail"] and "/srv/nope" in body["detail"]
+    assert "Retry-After" not in resp.headers
+    assert any(r.levelname == "ERROR" and "failed to load" in r.getMessage() for r in service_logs)
+
+
+def test_loading_in_the_foreground(make_app):
+    app = make_app(ENGINE_FACTORY=lambda config: CannedEngine(), LOAD_IN_BACKGROUND=False)
+    assert app.test_client().get("/readyz").status_code == 200
+
+
+# --- overload --------------------------------------------------------------------------------------
+
+def test_503_with_retry_after_when_every_slot_is_busy(make_app, problem):
+    gate = threading.Event()
+    engine = CannedEngine(gate=gate)
+    app = make_app(ENGINE=engine, MAX_CONCURRENCY=1, MAX_QUEUE=0, RETRY_AFTER_S=3)
+    first: list = []
+    thread = _post_in_thread(app.test_client(), "/v1/tag", {"text": TEXT}, first)
+    try:
+        assert engine.entered.wait(5)
+        client = app.test_client()
+        t0 = time.monotonic()
+        resp = client.post("/v1/tag", json={"text": TEXT})
+        assert time.monotonic() - t0 < 1.0  # refused at once, not queued
+        body = problem(resp, 503, "overloaded")
+        assert resp.headers["Retry-After"] == "3"
+        assert "busy" in body["detail"]
+        problem(client.post("/v1/tag/batch", json={"documents": [{"text": TEXT}]}), 503, "overloaded")
+        # health checks never wait for a tagging slot
+        assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    finally:
+        gate.set()
+        thread.join(10)
+    assert first[0].status_code == 200
+    assert app.test_client().post("/v1/tag", json={"text": TEXT}).status_code == 200  # slot released
+
+
+def test_bounded_queue_waits_then_serves(make_app, problem):
+    gate = threading.Event()
+    engine = CannedEngine(gate=gate)
+    app = make_app(ENGINE=engine, MAX_CONCURRENCY=1, MAX_QUEUE=1, QUEUE_TIMEOUT_S=10)
+    slots = app.extensions["tagger_slots"]
+    out: list = []
+    threads = [_post_in_thread(app.test_client(), "/v1/tag", {"text": TEXT}, out)]
+    assert engine.entered.wait(5)
+    threads.append(_post_in_thread(app.test_client(), "/v1/tag", {"text": TEXT}, out))
+    deadline = time.monotonic() + 5
+    while slots.waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slots.waiting == 1
+    try:
+        problem(app.test_client().post("/v1/tag", json={"text": TEXT}), 503, "overloaded")  # queue full
+    finally:
+        gate.set()
+        for t in threads:
+            t.join(10)
+    assert sorted(r.status_code for r in out) == [200, 200]
+    assert max(r.get_json()["timings_ms"]["queue"] for r in out) > 0
+
+
+def test_queue_wait_is_bounded(make_app, problem):
+    gate = threading.Event()
+    engine = CannedEngine(gate=gate)
+    app = make_app(ENGINE=engine, MAX_CONCURRENCY=1, MAX_QUEUE=5, QUEUE_TIMEOUT_S=0.3)
+    first: list = []
+    thread = _post_in_thread(app.test_client(), "/v1/tag", {"text": TEXT}, first)
+    try:
+        assert engine.entered.wait(5)
+        t0 = time.monotonic()
+        body = problem(app.test_client().post("/v1/tag", json={"text": TEXT}), 503, "overloaded")
+        assert 0.25 < time.monotonic() - t0 < 2.0
+        assert "0.3 s" in body["detail"]
+    finally:
+        gate.set()
+        thread.join(10)
+
+
+# --- time budget -----------------------------------------------------------------------------------
+
+def test_504_when_the_budget_runs_out_and_the_worker_goes_on(make_app, problem):
+    engine = CannedEngine(delay_s=5.0)
+    app = make_app(ENGINE=engine, TIME_BUDGET_S=0.3)
+    client = app.test_client()
+    t0 = time.monotonic()
+    body = problem(client.post("/v1/tag", json={"text": TEXT}), 504, "time-budget-exceeded")
+    assert time.monotonic() - t0 < 2.0
+    assert "0.3 s" in body["detail"]
+    engine.delay_s = 0.0
+    assert client.post("/v1/tag", json={"text": TEXT}).status_code == 200  # slot released, app fine
+
+
+def test_batch_keeps_what_finished_within_the_budget(make_app):
+    engine = CannedEngine(delay_s=0.4)
+    app = make_app(ENGINE=engine, TIME_BUDGET_S=0.6)
+    docs = [{"text": "Peru.", "entity_labels": ["country"]}, {"text": "Lima.", "entity_labels": ["location"]}]
+    body = app.test_client().post("/v1/tag/batch", json={"documents": docs}).get_json()
+    assert [r["status"] for r in body["results"]] == [200, 504]
+    assert body["results"][1]["error"]["type"] == "urn:newsroom-tagger:problem:time-budget-exceeded"
+
+
+def test_deadline_handed_to_the_engine_is_arrival_plus_budget(make_app, engine):
+    app = make_app(ENGINE=engine, TIME_BUDGET_S=12.0)
+    before = time.monotonic()
+    app.test_client().post("/v1/tag", json={"text": TEXT})
+    assert before + 11.5 < engine.calls[-1]["deadline"] <= time.monotonic() + 12.0
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+def test_settings_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TAGGER_MAX_BATCH", "4")
+    monkeypatch.setenv("TAGGER_THRESHOLD", "0.35")
+    monkeypatch.setenv("TAGGER_CORS_ORIGINS", "https://a.example,https://b.example")
+    monkeypatch.setenv("TAGGER_ACCESS_LOG", "false")
+    monkeypatch.setenv("TAGGER_LOG_LEVEL", "warning")
+    monkeypatch.setenv("TAGGER_MAX_BODY_BYTES", "5000")
+    app = create_app({"ENGINE": CannedEngine()})
+    assert app.config["MAX_BATCH"] == 4 and app.config["THRESHOLD"] == 0.35
+    assert app.config["CORS_ORIGINS"] == ["https://a.example", "https://b.example"]
+    assert app.config["ACCESS_LOG"] is False and app.config["LOG_LEVEL"] == "WARNING"
+    assert app.config["MAX_CONTENT_LENGTH"] == 5000
+    # overrides (tests) win over the environment
+    assert create_app({"ENGINE": CannedEngine(), "MAX_BATCH": 7}).config["MAX_BATCH"] == 7
+
+
+@pytest.mark.parametrize(("name", "value"), [("TAGGER_THRESHOLD", "2"), ("TAGGER_MAX_BATCH", "many"),
+                                             ("TAGGER_MAX_CONCURRENCY", "0"), ("TAGGER_ACCESS_LOG", "maybe"),
+                                             ("TAGGER_LOG_LEVEL", "LOUD")])
+def test_bad_settings_stop_start_up_naming_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        create_app({"ENGINE": CannedEngine()})
+
+
+def test_the_config_table_lists_every_setting():
+    table = markdown_table()
+    for name in ("TAGGER_MODEL", "TAGGER_THRESHOLD", "TAGGER_MAX_BODY_BYTES", "TAGGER_MAX_TEXT_CHARS",
+                 "TAGGER_MAX_LABELS", "TAGGER_MAX_LABEL_CHARS", "TAGGER_MAX_BATCH", "TAGGER_TIME_BUDGET_S",
+                 "TAGGER_MAX_CONCURRENCY", "TAGGER_API_KEYS", "TAGGER_API_KEYS_FILE", "TAGGER_CORS_ORIGINS",
+                 "TAGGER_LOG_LEVEL", "TAGGER_TORCH_THREADS", "TAGGER_HOST", "TAGGER_PORT", "TAGGER_WORKERS",
+                 "TAGGER_THREADS"):
+        assert f"| `{name}` |" in table
