@@ -33,7 +33,7 @@ RECIPE = {
     "p_core": 0.8,
     "p_extra": 0.3,
     "p_negative": 0.5,
-    "max_width": 10,
+    "max_width": 8,
     "span_mode": "markerV0",
     # Less than one pass over the silver data: no over-fitting to guard against, and dropout on the
     # span tensors cost 23% of each CPU step (torch profiler).
@@ -106,17 +106,46 @@ def build_model():
     return GLiNER.from_config(cfg, backbone_from_pretrained=True, local_files_only=True)
 
 
-def train(model, examples: list[dict], work: Path, steps: int) -> list[dict]:
-    """Fine-tune on CPU with linearly decaying learning rates; returns the trainer's log."""
-    args = model.create_training_args(
-        output_dir=str(work / "trainer"), learning_rate=RECIPE["encoder_lr"], others_lr=RECIPE["head_lr"],
-        weight_decay=RECIPE["weight_decay"], lr_scheduler_type="linear", warmup_ratio=RECIPE["warmup_ratio"],
-        per_device_train_batch_size=RECIPE["batch_size"], max_steps=steps, save_strategy="no",
-        logging_steps=25, use_cpu=True, dataloader_num_workers=0, seed=RECIPE["seed"],
-        data_seed=RECIPE["seed"], report_to="none", disable_tqdm=True,
-    )
-    trainer = model.train_model(train_dataset=examples, eval_dataset=None, training_args=args)
-    return list(trainer.state.log_history)
+def train(model, examples: list[dict], steps: int, log_every: int = 25) -> list[dict]:
+    """Fine-tune on CPU: AdamW, encoder and head learning rates, linear warm-up then decay to zero.
+
+    A plain loop rather than GLiNER's ``train_model``: on this CPU the Hugging Face Trainer ran the
+    same batches at 5 s a step against 1.8 s here.
+    """
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    collate = model.data_collator_class(model.config, data_processor=model.data_processor, prepare_labels=True)
+    encoder = [p for n, p in model.named_parameters() if "token_rep_layer" in n]
+    head = [p for n, p in model.named_parameters() if "token_rep_layer" not in n]
+    opt = torch.optim.AdamW([{"params": encoder, "lr": RECIPE["encoder_lr"]},
+                             {"params": head, "lr": RECIPE["head_lr"]}], weight_decay=RECIPE["weight_decay"])
+    sched = get_linear_schedule_with_warmup(opt, int(RECIPE["warmup_ratio"] * steps), steps)
+    rng = random.Random(RECIPE["seed"])
+    order: list[int] = []
+    history, window, t0 = [], [], time.perf_counter()
+    model.train()
+    for step in range(1, steps + 1):
+        if len(order) < RECIPE["batch_size"]:
+            perm = list(range(len(examples)))
+            rng.shuffle(perm)
+            order.extend(perm)
+        batch = collate([examples[order.pop()] for _ in range(RECIPE["batch_size"])])
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        window.append(float(loss.detach()))
+        if step % log_every == 0 or step == steps:
+            rec = {"step": step, "loss": round(sum(window) / len(window), 2),
+                   "s_per_step": round((time.perf_counter() - t0) / step, 2)}
+            history.append(rec)
+            log.info("train %s", rec)
+            window = []
+    model.eval()
+    return history
 
 
 def export(model, out: Path, meta: dict) -> None:
@@ -139,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run the recipe end to end."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "embedded")
-    ap.add_argument("--work", type=Path, default=HERE / "work")
     ap.add_argument("--steps", type=int, default=RECIPE["steps"])
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--articles", type=int, default=RECIPE["train_articles"])
@@ -162,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("silver data: %s in %.0f s", stats, t_data)
 
     model = build_model()
-    history = train(model, examples, args.work, args.steps)
+    history = train(model, examples, args.steps)
     t_train = time.perf_counter() - t0 - t_data
     losses = [h["loss"] for h in history if "loss" in h]
     meta = {
