@@ -28,6 +28,7 @@ bounded number wait; past that it answers 503 with `Retry-After` instead of queu
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """The WSGI app: defaults, then ``TAGGER_*`` environment variables, then ``overrides``.
 
     ``overrides`` may also carry ``ENGINE`` (an engine object, ready at once) or ``ENGINE_FACTORY``
-    (a callable taking the config and returning an engine; default: the real ``Tagger``). The engine
+    (a callable taking the config and returning an engine, or its ``"module:name"``, which
+    ``TAGGER_ENGINE_FACTORY`` can set too; default: the real ``Tagger``). The engine
     is built in a background thread unless ``LOAD_IN_BACKGROUND`` is false, and lives in
     ``app.extensions["tagger"]`` (an :class:`service.api.state.EngineState`).
     """
@@ -71,5 +73,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         state.set_ready(app.config["ENGINE"])
     else:
         factory = app.config.get("ENGINE_FACTORY") or build_tagger
+        if isinstance(factory, str):  # "package.module:callable", e.g. from TAGGER_ENGINE_FACTORY
+            module, _, attr = factory.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
         state.start(factory, app.config, background=app.config["LOAD_IN_BACKGROUND"])
     return app

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import CannedEngine
+from engine_double import CannedEngine
 
 from service import create_app
 from service.config import ConfigError, markdown_table

@@ -80,7 +80,7 @@ def test_keys_from_the_environment(monkeypatch):
     from service import create_app
 
     monkeypatch.setenv("TAGGER_API_KEYS", "env-key")
-    from conftest import CannedEngine  # the test double
+    from engine_double import CannedEngine  # the test double
 
     client = create_app({"ENGINE": CannedEngine()}).test_client()
     assert client.get("/v1/labels").status_code == 401

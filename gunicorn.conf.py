@@ -1,0 +1,66 @@
+"""gunicorn settings for the tagging service: ``gunicorn -c gunicorn.conf.py service.wsgi:app``.
+
+Every value comes from a ``TAGGER_*`` environment variable (see ``service/config.py`` and README's
+configuration table), so the same file serves ``make run``, the Docker image and production.
+
+- Threaded workers (``gthread``): each worker process loads the model once, after the fork (no
+  ``--preload``: PyTorch and fork do not always mix, and per-worker loading is the measured, safe
+  default). The model loads in a background thread, so a worker boots at once, answers
+  ``/healthz`` and says ``/readyz`` 503 until its model is ready.
+- torch threads per worker = CPUs / workers, unless ``TAGGER_TORCH_THREADS`` says otherwise.
+- ``timeout`` is well above the model's load time (and the time budget); ``graceful_timeout`` gives
+  in-flight requests their whole time budget on SIGTERM: gunicorn stops accepting, lets the workers
+  finish what they are doing, and exits 0.
+- Logs: the app writes one JSON access line per request (with the request id), so gunicorn's own
+  access log is off; gunicorn's error log is JSON too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from service.config import env_value
+
+_host = env_value("HOST")
+_port = env_value("PORT")
+
+bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
+workers = env_value("WORKERS")
+worker_class = "gthread"
+threads = env_value("THREADS")
+preload_app = False
+timeout = env_value("WORKER_TIMEOUT_S")
+graceful_timeout = env_value("GRACEFUL_TIMEOUT_S") or int(env_value("TIME_BUDGET_S")) + 10
+keepalive = 5
+proc_name = "newsroom-tagger"
+# gunicorn's control socket (one fixed path per user) is not used: off, so several instances can run.
+control_socket_disable = True
+
+# Per-worker torch threads: the CPUs this process may use, shared among the workers. Set in the
+# environment before the fork so every worker's create_app() reads it.
+if not env_value("TORCH_THREADS"):
+    try:
+        _cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        _cpus = os.cpu_count() or 1
+    os.environ["TAGGER_TORCH_THREADS"] = str(max(1, _cpus // workers))
+
+accesslog = None  # the app's JSON access log replaces it
+errorlog = "-"
+loglevel = str(env_value("LOG_LEVEL")).lower()
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "service.api.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+    },
+    "root": {"level": "WARNING", "handlers": ["stderr"]},
+}
+
+
+def worker_abort(worker) -> None:  # type: ignore[no-untyped-def]
+    """A worker gunicorn killed for missing its timeout: say so, it is always a bug or an overload."""
+    worker.log.error("worker %s aborted (timeout %ss)", worker.pid, timeout)
