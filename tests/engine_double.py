@@ -62,9 +62,16 @@ class CannedEngine:
         topic_threshold: float | None = None,
         deadline: float | None = None,
     ) -> list[TagResult]:
-        self.calls.append({"documents": list(documents), "entity_labels": entity_labels,
-                           "topic_labels": topic_labels, "threshold": threshold,
-                           "topic_threshold": topic_threshold, "deadline": deadline})
+        self.calls.append(
+            {
+                "documents": list(documents),
+                "entity_labels": entity_labels,
+                "topic_labels": topic_labels,
+                "threshold": threshold,
+                "topic_threshold": topic_threshold,
+                "deadline": deadline,
+            }
+        )
         self.entered.set()
         if self.gate is not None:
             self.gate.wait(10)
@@ -78,8 +85,9 @@ class CannedEngine:
         tops = None if topic_labels is None else [lab.name for lab in topic_labels]
         return [self._one(doc, ents, tops, threshold) for doc in documents]
 
-    def _one(self, doc: Document, ents: set[str] | None, tops: list[str] | None,
-             threshold: float | None) -> TagResult:
+    def _one(
+        self, doc: Document, ents: set[str] | None, tops: list[str] | None, threshold: float | None
+    ) -> TagResult:
         found: dict[tuple[str, str], list[Mention]] = {}
         taken: set[tuple[str, int]] = set()
         for field, text in (("text", doc.text), ("title", doc.title or "")):
@@ -93,19 +101,24 @@ class CannedEngine:
                     if not span & taken:  # "Biden" inside "Joe Biden" is not a second mention
                         taken |= span
                         found.setdefault((canonical, label), []).append(
-                            Mention(start, start + len(surface), surface, 0.9, field))
+                            Mention(start, start + len(surface), surface, 0.9, field)
+                        )
                     start = text.find(surface, start + 1)
         min_score = 0.0 if threshold is None else threshold
-        entities = [Entity(name, label, 0.9, 0.5, sorted(ms, key=lambda m: (m.field, m.start)))
-                    for (name, label), ms in found.items() if 0.9 >= min_score]
+        entities = [
+            Entity(name, label, 0.9, 0.5, sorted(ms, key=lambda m: (m.field, m.start)))
+            for (name, label), ms in found.items()
+            if min_score <= 0.9
+        ]
         topics = []
-        for label in (tops if tops is not None else []):
+        for label in tops if tops is not None else []:
             word = CANNED_TOPICS.get(label)
             at = doc.text.find(word) if word else -1
             if at >= 0:
                 topics.append(Topic(label, 0.8, [Evidence(0, len(doc.text), doc.text)]))
-        return TagResult(entities, topics, Coverage(len(doc.text), len(doc.text.split()), 1, False),
-                         {"model": 1.0})
+        return TagResult(
+            entities, topics, Coverage(len(doc.text), len(doc.text.split()), 1, False), {"model": 1.0}
+        )
 
 
 def factory(config: Mapping[str, Any]) -> CannedEngine:

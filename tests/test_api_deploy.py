@@ -59,8 +59,13 @@ def test_ci_runs_make_test():
 @pytest.fixture(scope="module")
 def make_plan() -> str:
     """What ``make run`` would do on a fresh machine (``-n``: print only, ``-B``: as if nothing existed)."""
-    out = subprocess.run(["make", "-n", "-B", "run", "VENV=/tmp/never-made-venv"], cwd=ROOT,
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["make", "-n", "-B", "run", "VENV=/tmp/never-made-venv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return out.stdout + out.stderr
 
 

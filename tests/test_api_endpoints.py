@@ -11,8 +11,15 @@ TEXT = "Joe Biden met Xi Jinping in Lima, Peru. Biden and Xi talked about China.
 
 
 def test_tag_returns_grouped_entities_with_exact_offsets(client):
-    resp = client.post("/v1/tag", json={"id": "a1", "text": TEXT, "entity_labels": ["political leader", "country"],
-                                        "topic_labels": ["diplomacy"]})
+    resp = client.post(
+        "/v1/tag",
+        json={
+            "id": "a1",
+            "text": TEXT,
+            "entity_labels": ["political leader", "country"],
+            "topic_labels": ["diplomacy"],
+        },
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.mimetype == "application/json"
     body = resp.get_json()
@@ -24,13 +31,18 @@ def test_tag_returns_grouped_entities_with_exact_offsets(client):
     for ent in body["entities"]:
         assert ent["label"] in {"political leader", "country"}
         for m in ent["mentions"]:
-            assert TEXT[m["start"]:m["end"]] == m["text"]
+            assert TEXT[m["start"] : m["end"]] == m["text"]
             assert (m["start_utf16"], m["end_utf16"]) == (m["start"], m["end"])  # all BMP
             assert m["field"] == "text"
     assert body["topics"][0]["label"] == "diplomacy"
     assert body["model"] == {"name": "canned-test-engine", "version": "0"}
     assert body["labels_version"] == default_labels().version
-    assert body["coverage"] == {"chars": len(TEXT), "words": len(TEXT.split()), "chunks": 1, "truncated": False}
+    assert body["coverage"] == {
+        "chars": len(TEXT),
+        "words": len(TEXT.split()),
+        "chunks": 1,
+        "truncated": False,
+    }
     assert {"request", "queue"} <= set(body["timings_ms"])
 
 
@@ -49,8 +61,10 @@ def test_tag_labels_come_back_exactly_as_sent(client, engine):
     resp = client.post("/v1/tag", json={"text": TEXT, "entity_labels": labels, "topic_labels": []})
     assert resp.status_code == 200
     sent = engine.calls[-1]["entity_labels"]
-    assert [(lab.name, lab.description) for lab in sent] == [("political leader", "a head of state"),
-                                                             ("Country", None)]
+    assert [(lab.name, lab.description) for lab in sent] == [
+        ("political leader", "a head of state"),
+        ("Country", None),
+    ]
     assert engine.calls[-1]["topic_labels"] == []
     # the double only knows lower-case "country": nothing may come back under a label not asked for
     assert {e["label"] for e in resp.get_json()["entities"]} == {"political leader"}
@@ -58,7 +72,9 @@ def test_tag_labels_come_back_exactly_as_sent(client, engine):
 
 
 def test_tag_passes_thresholds_and_deadline_to_the_engine(client, engine):
-    resp = client.post("/v1/tag", json={"text": TEXT, "threshold": 0.25, "topic_threshold": 0.7, "language": "en-GB"})
+    resp = client.post(
+        "/v1/tag", json={"text": TEXT, "threshold": 0.25, "topic_threshold": 0.7, "language": "en-GB"}
+    )
     assert resp.status_code == 200
     call = engine.calls[-1]
     assert call["threshold"] == 0.25 and call["topic_threshold"] == 0.7
@@ -71,7 +87,7 @@ def test_tag_title_mentions_index_into_the_title(client):
     title_mentions = [m for e in body["entities"] for m in e["mentions"] if m["field"] == "title"]
     assert {m["text"] for m in title_mentions} == {"Peru", "Biden"}
     for m in title_mentions:
-        assert title[m["start"]:m["end"]] == m["text"]
+        assert title[m["start"] : m["end"]] == m["text"]
 
 
 def test_batch_results_in_request_order(client, engine):
@@ -84,13 +100,21 @@ def test_batch_results_in_request_order(client, engine):
     assert [r["id"] for r in body["results"]] == ["d0", "d1", "d2"]
     assert [r["status"] for r in body["results"]] == [200, 200, 200]
     assert [sorted(e["text"] for e in r["result"]["entities"]) for r in body["results"]] == [
-        ["Peru"], ["China", "Peru"], []]
+        ["Peru"],
+        ["China", "Peru"],
+        [],
+    ]
     assert len(engine.calls) == 1  # same labels: one engine call, windows batched together
 
 
 def test_batch_bad_document_gets_its_own_error(client, problem):
-    docs: list[Any] = [{"id": "ok", "text": "Peru."}, {"id": "bad", "text": "   "}, 42,
-                       {"text": "China.", "colour": "red"}, {"text": "Lima.", "threshold": 2}]
+    docs: list[Any] = [
+        {"id": "ok", "text": "Peru."},
+        {"id": "bad", "text": "   "},
+        42,
+        {"text": "China.", "colour": "red"},
+        {"text": "Lima.", "threshold": 2},
+    ]
     resp = client.post("/v1/tag/batch", json={"documents": docs})
     assert resp.status_code == 200
     results = resp.get_json()["results"]
@@ -108,7 +132,10 @@ def test_batch_bad_document_gets_its_own_error(client, problem):
 def test_batch_document_options_override_the_shared_ones(client, engine):
     docs = [{"text": "Peru and Lima."}, {"text": "Peru and Lima.", "entity_labels": ["location"]}]
     body = client.post("/v1/tag/batch", json={"documents": docs, "entity_labels": ["country"]}).get_json()
-    assert [[e["label"] for e in r["result"]["entities"]] for r in body["results"]] == [["country"], ["location"]]
+    assert [[e["label"] for e in r["result"]["entities"]] for r in body["results"]] == [
+        ["country"],
+        ["location"],
+    ]
     assert len(engine.calls) == 2
 
 

@@ -14,7 +14,10 @@ TEXT = "Joe Biden met Xi Jinping in Lima, Peru."
 
 # --- 400 -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [b"{", b"", b'{"text": "a",}', b"[1, 2", b'{"text": NaN}', b'{"threshold": Infinity}'])
+
+@pytest.mark.parametrize(
+    "raw", [b"{", b"", b'{"text": "a",}', b"[1, 2", b'{"text": NaN}', b'{"threshold": Infinity}']
+)
 def test_400_malformed_json(client, problem, raw):
     resp = client.post("/v1/tag", data=raw, content_type="application/json")
     body = problem(resp, 400, "malformed-json")
@@ -29,8 +32,11 @@ def test_400_body_not_utf8(client, problem):
 
 # --- 415 -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x"])
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
 def test_415_wrong_content_type(client, problem, content_type):
     kwargs = {"content_type": content_type} if content_type else {}
     resp = client.post("/v1/tag", data=json.dumps({"text": TEXT}), **kwargs)
@@ -45,6 +51,7 @@ def test_json_with_charset_and_problem_json_types_are_accepted(client):
 
 # --- 413 -------------------------------------------------------------------------------------------
 
+
 def test_413_body_over_the_limit(make_app, problem):
     client = make_app(MAX_BODY_BYTES=1000).test_client()
     resp = client.post("/v1/tag", json={"text": "x" * 2000})
@@ -56,8 +63,13 @@ def test_413_body_over_the_limit(make_app, problem):
 def test_413_chunked_body_without_length(make_app, problem):
     client = make_app(MAX_BODY_BYTES=1000).test_client()
     data = json.dumps({"text": "x" * 5000}).encode()
-    resp = client.post("/v1/tag", input_stream=io.BytesIO(data), content_type="application/json",
-                       headers={"Transfer-Encoding": "chunked"}, environ_overrides={"wsgi.input_terminated": True})
+    resp = client.post(
+        "/v1/tag",
+        input_stream=io.BytesIO(data),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     problem(resp, 413, "body-too-large")
 
 
@@ -71,7 +83,11 @@ INVALID = [
     ({"text": 42}, "text", "Not a valid string."),
     ({"text": "\ud800 lone surrogate"}, "text", "unpaired UTF-16 surrogate"),
     ({"text": TEXT, "colour": "red"}, "colour", "Unknown field."),
-    ({"text": TEXT, "threshold": 1.5}, "threshold", "greater than or equal to 0.0 and less than or equal to 1.0"),
+    (
+        {"text": TEXT, "threshold": 1.5},
+        "threshold",
+        "greater than or equal to 0.0 and less than or equal to 1.0",
+    ),
     ({"text": TEXT, "threshold": -0.1}, "threshold", "less than or equal to 1.0"),
     ({"text": TEXT, "threshold": "0.5"}, "threshold", "Not a valid number."),
     ({"text": TEXT, "threshold": True}, "threshold", "Not a valid number."),
@@ -81,23 +97,34 @@ INVALID = [
     ({"text": TEXT, "entity_labels": "person"}, "entity_labels", "Not a valid list."),
     ({"text": TEXT, "entity_labels": ["person", "Person "]}, "entity_labels", "Duplicate entity labels"),
     ({"text": TEXT, "topic_labels": ["sports", "SPORTS"]}, "topic_labels", "Duplicate topic labels"),
-    ({"text": TEXT, "entity_labels": [{"name": "x", "description": "y", "colour": "z"}]}, "entity_labels",
-     "Unknown field."),
+    (
+        {"text": TEXT, "entity_labels": [{"name": "x", "description": "y", "colour": "z"}]},
+        "entity_labels",
+        "Unknown field.",
+    ),
     ({"text": TEXT, "entity_labels": [{"description": "no name"}]}, "entity_labels", "Missing data"),
     ({"text": TEXT, "entity_labels": [7]}, "entity_labels", "A label must be a string or an object"),
     ({"text": TEXT, "entity_labels": ["  "]}, "entity_labels", "must not be empty or whitespace only"),
     ({"text": TEXT, "entity_labels": ["x" * 101]}, "entity_labels", "at most 100 are accepted"),
-    ({"text": TEXT, "topic_labels": [{"name": "x", "description": "d" * 301}]}, "topic_labels",
-     "at most 300 are accepted"),
-    ({"text": TEXT, "topic_labels": [f"t{i}" for i in range(51)]}, "topic_labels",
-     "51 topic labels sent; at most 50 are accepted (TAGGER_MAX_LABELS)."),
+    (
+        {"text": TEXT, "topic_labels": [{"name": "x", "description": "d" * 301}]},
+        "topic_labels",
+        "at most 300 are accepted",
+    ),
+    (
+        {"text": TEXT, "topic_labels": [f"t{i}" for i in range(51)]},
+        "topic_labels",
+        "51 topic labels sent; at most 50 are accepted (TAGGER_MAX_LABELS).",
+    ),
     ({"text": "x" * 100_001}, "text", "The text has 100001 characters; at most 100000 are accepted"),
     ({"text": TEXT, "title": "t" * 1001}, "title", "at most 1000 are accepted"),
     ({"text": TEXT, "id": "i" * 201}, "id", "Longer than maximum length 200."),
 ]
 
 
-@pytest.mark.parametrize(("payload", "field", "message"), INVALID, ids=[f"{i}-{c[1]}" for i, c in enumerate(INVALID)])
+@pytest.mark.parametrize(
+    ("payload", "field", "message"), INVALID, ids=[f"{i}-{c[1]}" for i, c in enumerate(INVALID)]
+)
 def test_422_invalid_fields(client, problem, payload, field, message):
     resp = client.post("/v1/tag", data=json.dumps(payload), content_type="application/json")
     body = problem(resp, 422, "invalid-fields", fields=[field])
@@ -114,9 +141,14 @@ def test_422_body_not_an_object(client, problem, payload):
 
 def test_422_limits_follow_the_config(make_app, problem):
     client = make_app(MAX_TEXT_CHARS=10, MAX_LABELS=2, MAX_LABEL_CHARS=5).test_client()
-    body = problem(client.post("/v1/tag", json={"text": "x" * 11, "entity_labels": ["a", "b", "c"],
-                                                "topic_labels": ["toolong"]}),
-                   422, "invalid-fields", fields=["text", "entity_labels", "topic_labels"])
+    body = problem(
+        client.post(
+            "/v1/tag", json={"text": "x" * 11, "entity_labels": ["a", "b", "c"], "topic_labels": ["toolong"]}
+        ),
+        422,
+        "invalid-fields",
+        fields=["text", "entity_labels", "topic_labels"],
+    )
     assert "at most 10 are accepted (TAGGER_MAX_TEXT_CHARS)" in body["errors"]["text"][0]
     assert "3 entity labels sent; at most 2" in body["errors"]["entity_labels"][0]
 
@@ -124,26 +156,49 @@ def test_422_limits_follow_the_config(make_app, problem):
 def test_422_batch_envelope(make_app, problem):
     client = make_app(MAX_BATCH=2).test_client()
     problem(client.post("/v1/tag/batch", json={}), 422, "invalid-fields", fields=["documents"])
-    body = problem(client.post("/v1/tag/batch", json={"documents": []}), 422, "invalid-fields", fields=["documents"])
+    body = problem(
+        client.post("/v1/tag/batch", json={"documents": []}), 422, "invalid-fields", fields=["documents"]
+    )
     assert body["errors"]["documents"] == ["At least one document is required."]
-    body = problem(client.post("/v1/tag/batch", json={"documents": [{"text": "a"}] * 3}), 422, "invalid-fields",
-                   fields=["documents"])
+    body = problem(
+        client.post("/v1/tag/batch", json={"documents": [{"text": "a"}] * 3}),
+        422,
+        "invalid-fields",
+        fields=["documents"],
+    )
     assert "3 documents sent; at most 2 are accepted (TAGGER_MAX_BATCH)." in body["errors"]["documents"]
-    problem(client.post("/v1/tag/batch", json={"documents": {"text": "a"}}), 422, "invalid-fields",
-            fields=["documents"])
-    problem(client.post("/v1/tag/batch", json={"documents": [{"text": "a"}], "threshold": 3}), 422,
-            "invalid-fields", fields=["threshold"])
-    problem(client.post("/v1/tag/batch", json={"documents": [{"text": "a"}], "text": "a"}), 422,
-            "invalid-fields", fields=["text"])
+    problem(
+        client.post("/v1/tag/batch", json={"documents": {"text": "a"}}),
+        422,
+        "invalid-fields",
+        fields=["documents"],
+    )
+    problem(
+        client.post("/v1/tag/batch", json={"documents": [{"text": "a"}], "threshold": 3}),
+        422,
+        "invalid-fields",
+        fields=["threshold"],
+    )
+    problem(
+        client.post("/v1/tag/batch", json={"documents": [{"text": "a"}], "text": "a"}),
+        422,
+        "invalid-fields",
+        fields=["text"],
+    )
 
 
 def test_32_documents_is_the_default_batch_limit(client, problem):
     assert client.post("/v1/tag/batch", json={"documents": [{"text": "Peru"}] * 32}).status_code == 200
-    problem(client.post("/v1/tag/batch", json={"documents": [{"text": "Peru"}] * 33}), 422, "invalid-fields",
-            fields=["documents"])
+    problem(
+        client.post("/v1/tag/batch", json={"documents": [{"text": "Peru"}] * 33}),
+        422,
+        "invalid-fields",
+        fields=["documents"],
+    )
 
 
 # --- 404, 405 --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/", "/v2/tag", "/v1/tag/", "/docs/nope.js", "/v1/labels/x"])
 def test_404(client, problem, path):
@@ -151,10 +206,15 @@ def test_404(client, problem, path):
     assert body["instance"] == path
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("get", "/v1/tag", "OPTIONS, POST"), ("put", "/v1/tag/batch", "OPTIONS, POST"),
-    ("post", "/healthz", "GET, HEAD, OPTIONS"), ("delete", "/v1/labels", "GET, HEAD, OPTIONS"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("get", "/v1/tag", "OPTIONS, POST"),
+        ("put", "/v1/tag/batch", "OPTIONS, POST"),
+        ("post", "/healthz", "GET, HEAD, OPTIONS"),
+        ("delete", "/v1/labels", "GET, HEAD, OPTIONS"),
+    ],
+)
 def test_405_with_allow_header(client, problem, method, path, allowed):
     resp = getattr(client, method)(path)
     body = problem(resp, 405, "method-not-allowed")
@@ -163,6 +223,7 @@ def test_405_with_allow_header(client, problem, method, path, allowed):
 
 
 # --- 500 -------------------------------------------------------------------------------------------
+
 
 class _Broken:
     from service.tagging.types import ModelInfo
@@ -200,6 +261,7 @@ def test_500_when_the_engine_breaks_the_response_schema(make_app, problem, servi
 
 
 # --- 503, 504 --------------------------------------------------------------------------------------
+
 
 def test_503_while_the_model_loads(make_app, problem):
     import threading

@@ -41,7 +41,9 @@ def _get(url: str, timeout: float = 5.0) -> tuple[int, dict]:
 
 
 def _post(url: str, body: dict, timeout: float = 30.0) -> tuple[int, dict]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, json.load(resp)
@@ -56,14 +58,24 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full = {k: v for k, v in os.environ.items() if not k.startswith("TAGGER_")}
-        full.update({"TAGGER_PORT": str(self.port), "TAGGER_HOST": "127.0.0.1",
-                     "TAGGER_ENGINE_FACTORY": "engine_double:factory", "TAGGER_ACCESS_LOG": "false",
-                     "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])})
+        full.update(
+            {
+                "TAGGER_PORT": str(self.port),
+                "TAGGER_HOST": "127.0.0.1",
+                "TAGGER_ENGINE_FACTORY": "engine_double:factory",
+                "TAGGER_ACCESS_LOG": "false",
+                "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]),
+            }
+        )
         full.update(env)
-        self.log = tempfile.TemporaryFile("w+")  # a file, not a pipe: a full pipe would block gunicorn
+        # a file, not a pipe: a full pipe would block gunicorn; closed in stop()
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "service.wsgi:app"],
-            cwd=ROOT, env=full, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=full,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -80,7 +92,9 @@ class Server:
         raise AssertionError("gunicorn never became ready")
 
     def worker_pids(self) -> list[int]:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True
+        )
         return [int(p) for p in out.stdout.split()]
 
     def output(self) -> str:
@@ -114,8 +128,13 @@ def server_factory() -> Iterator:
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0(server_factory):
-    server = server_factory(TAGGER_WORKERS="1", TAGGER_THREADS="8", TAGGER_MAX_CONCURRENCY="4",
-                            TAGGER_TEST_DELAY_S="2.0", TAGGER_GRACEFUL_TIMEOUT_S="20")
+    server = server_factory(
+        TAGGER_WORKERS="1",
+        TAGGER_THREADS="8",
+        TAGGER_MAX_CONCURRENCY="4",
+        TAGGER_TEST_DELAY_S="2.0",
+        TAGGER_GRACEFUL_TIMEOUT_S="20",
+    )
     results: list[tuple[int, dict]] = []
 
     def call(i: int) -> None:

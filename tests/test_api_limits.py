@@ -26,6 +26,7 @@ def _post_in_thread(client: Any, path: str, payload: dict, out: list) -> threadi
 
 # --- readiness -------------------------------------------------------------------------------------
 
+
 def test_readyz_503_while_loading_then_200(make_app, problem):
     gate = threading.Event()
     engine = CannedEngine()
@@ -70,6 +71,7 @@ def test_loading_in_the_foreground(make_app):
 
 
 # --- overload --------------------------------------------------------------------------------------
+
 
 def test_503_with_retry_after_when_every_slot_is_busy(make_app, problem):
     gate = threading.Event()
@@ -138,6 +140,7 @@ def test_queue_wait_is_bounded(make_app, problem):
 
 # --- time budget -----------------------------------------------------------------------------------
 
+
 def test_504_when_the_budget_runs_out_and_the_worker_goes_on(make_app, problem):
     engine = CannedEngine(delay_s=5.0)
     app = make_app(ENGINE=engine, TIME_BUDGET_S=0.3)
@@ -168,6 +171,7 @@ def test_deadline_handed_to_the_engine_is_arrival_plus_budget(make_app, engine):
 
 # --- settings --------------------------------------------------------------------------------------
 
+
 def test_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("TAGGER_MAX_BATCH", "4")
     monkeypatch.setenv("TAGGER_THRESHOLD", "0.35")
@@ -184,9 +188,16 @@ def test_settings_from_the_environment(monkeypatch):
     assert create_app({"ENGINE": CannedEngine(), "MAX_BATCH": 7}).config["MAX_BATCH"] == 7
 
 
-@pytest.mark.parametrize(("name", "value"), [("TAGGER_THRESHOLD", "2"), ("TAGGER_MAX_BATCH", "many"),
-                                             ("TAGGER_MAX_CONCURRENCY", "0"), ("TAGGER_ACCESS_LOG", "maybe"),
-                                             ("TAGGER_LOG_LEVEL", "LOUD")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TAGGER_THRESHOLD", "2"),
+        ("TAGGER_MAX_BATCH", "many"),
+        ("TAGGER_MAX_CONCURRENCY", "0"),
+        ("TAGGER_ACCESS_LOG", "maybe"),
+        ("TAGGER_LOG_LEVEL", "LOUD"),
+    ],
+)
 def test_bad_settings_stop_start_up_naming_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
@@ -195,9 +206,24 @@ def test_bad_settings_stop_start_up_naming_the_variable(monkeypatch, name, value
 
 def test_the_config_table_lists_every_setting():
     table = markdown_table()
-    for name in ("TAGGER_MODEL", "TAGGER_THRESHOLD", "TAGGER_MAX_BODY_BYTES", "TAGGER_MAX_TEXT_CHARS",
-                 "TAGGER_MAX_LABELS", "TAGGER_MAX_LABEL_CHARS", "TAGGER_MAX_BATCH", "TAGGER_TIME_BUDGET_S",
-                 "TAGGER_MAX_CONCURRENCY", "TAGGER_API_KEYS", "TAGGER_API_KEYS_FILE", "TAGGER_CORS_ORIGINS",
-                 "TAGGER_LOG_LEVEL", "TAGGER_TORCH_THREADS", "TAGGER_HOST", "TAGGER_PORT", "TAGGER_WORKERS",
-                 "TAGGER_THREADS"):
+    for name in (
+        "TAGGER_MODEL",
+        "TAGGER_THRESHOLD",
+        "TAGGER_MAX_BODY_BYTES",
+        "TAGGER_MAX_TEXT_CHARS",
+        "TAGGER_MAX_LABELS",
+        "TAGGER_MAX_LABEL_CHARS",
+        "TAGGER_MAX_BATCH",
+        "TAGGER_TIME_BUDGET_S",
+        "TAGGER_MAX_CONCURRENCY",
+        "TAGGER_API_KEYS",
+        "TAGGER_API_KEYS_FILE",
+        "TAGGER_CORS_ORIGINS",
+        "TAGGER_LOG_LEVEL",
+        "TAGGER_TORCH_THREADS",
+        "TAGGER_HOST",
+        "TAGGER_PORT",
+        "TAGGER_WORKERS",
+        "TAGGER_THREADS",
+    ):
         assert f"| `{name}` |" in table

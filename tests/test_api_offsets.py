@@ -17,7 +17,8 @@ def utf16(text: str, offset: int) -> int:
 HARD = {
     "emoji": "👍🏽 Joe Biden 🇺🇸 met Xi Jinping 🤝 in Lima, Peru 🇵🇪. Biden smiled 😀.",
     "astral-cjk": "𠜎𠜱𠝹 Peru and 𝒳𝒴 China; Biden.",
-    "combining": "Cafe\u0301 talk: Biden and Xi Jinping in Lima, Peru. Z\u0351\u0363a\u0364l\u0307g\u0308o Peru.",
+    "combining": "Cafe\u0301 talk: Biden and Xi Jinping in Lima, Peru. "
+    "Z\u0351\u0363a\u0364l\u0307g\u0308o Peru.",
     "rtl": "قال الرئيس Joe Biden في ليما، Peru، إن China مهمة. שלום Xi Jinping.",
     "control": "\x00\x07Joe Biden\tmet\x0bXi Jinping\r\nin Lima,\x1fPeru.\u200b\u200eChina\ufeff.",
     "long-line": "word " * 12000 + "Joe Biden met Xi Jinping in Lima, Peru. " + "🙂" * 3000 + " China",
@@ -33,14 +34,14 @@ def test_offsets_are_exact_in_both_units(client, name):
     mentions = [m for e in body["entities"] for m in e["mentions"]]
     assert mentions, "the test double finds the names in every text"
     for m in mentions:
-        assert text[m["start"]:m["end"]] == m["text"]
+        assert text[m["start"] : m["end"]] == m["text"]
         assert m["start_utf16"] == utf16(text, m["start"]) and m["end_utf16"] == utf16(text, m["end"])
         # what a JavaScript client does: slice the UTF-16 code units
         units = text.encode("utf-16-le")
-        assert units[2 * m["start_utf16"]:2 * m["end_utf16"]].decode("utf-16-le") == m["text"]
+        assert units[2 * m["start_utf16"] : 2 * m["end_utf16"]].decode("utf-16-le") == m["text"]
     for topic in body["topics"]:
         for ev in topic["evidence"]:
-            assert text[ev["start"]:ev["end"]] == ev["text"]
+            assert text[ev["start"] : ev["end"]] == ev["text"]
             assert ev["end_utf16"] == utf16(text, ev["end"])
 
 
@@ -56,7 +57,7 @@ def test_title_offsets_use_the_title(client):
     text = "Peru."
     body = client.post("/v1/tag", json={"text": text, "title": title}).get_json()
     for m in (m for e in body["entities"] for m in e["mentions"] if m["field"] == "title"):
-        assert title[m["start"]:m["end"]] == m["text"]
+        assert title[m["start"] : m["end"]] == m["text"]
         assert m["start_utf16"] == utf16(title, m["start"])
 
 
@@ -78,13 +79,24 @@ def test_spans_the_engine_gets_wrong_are_dropped_not_sent(make_app, service_logs
             i = text.index("Peru")
             good = Mention(i, i + 4, "Peru", 0.9)
             bad = Mention(i + 1, i + 5, "Peru", 0.9)
-            return [TagResult([Entity("Peru", "country", 0.9, 0.5, [good, bad]),
-                               Entity("Lima", "country", 0.9, 0.5, [Mention(0, 4, "Lima", 0.9)]),
-                               Entity("Xi", "not asked", 0.9, 0.5, [Mention(0, 2, "Li", 0.9)])],
-                              [], Coverage(len(text), 3, 1))]
+            return [
+                TagResult(
+                    [
+                        Entity("Peru", "country", 0.9, 0.5, [good, bad]),
+                        Entity("Lima", "country", 0.9, 0.5, [Mention(0, 4, "Lima", 0.9)]),
+                        Entity("Xi", "not asked", 0.9, 0.5, [Mention(0, 2, "Li", 0.9)]),
+                    ],
+                    [],
+                    Coverage(len(text), 3, 1),
+                )
+            ]
 
     text = "In Peru."
-    body = make_app(ENGINE=_OffByOne()).test_client().post(
-        "/v1/tag", json={"text": text, "entity_labels": ["country"]}).get_json()
+    body = (
+        make_app(ENGINE=_OffByOne())
+        .test_client()
+        .post("/v1/tag", json={"text": text, "entity_labels": ["country"]})
+        .get_json()
+    )
     assert [(e["text"], len(e["mentions"])) for e in body["entities"]] == [("Peru", 1)]
     assert sum(r.levelname == "ERROR" for r in service_logs) == 3

@@ -16,6 +16,7 @@ SECRET_TEXT = "Confidential draft: the minister resigns tomorrow."
 
 # --- API keys --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def keyed(make_app):
     return make_app(API_KEYS="key-one, key-two").test_client()
@@ -25,8 +26,19 @@ def test_no_keys_configured_means_open(client):
     assert client.post("/v1/tag", json={"text": TEXT}).status_code == 200
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic a2V5LW9uZQ==", "Bearer key-three",
-                                    "Bearer key-one-and-more", "key-one"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic a2V5LW9uZQ==",
+        "Bearer key-three",
+        "Bearer key-one-and-more",
+        "key-one",
+    ],
+)
 def test_401_without_a_valid_key(keyed, problem, header):
     headers = {"Authorization": header} if header is not None else {}
     resp = keyed.post("/v1/tag", json={"text": TEXT}, headers=headers)
@@ -36,7 +48,10 @@ def test_401_without_a_valid_key(keyed, problem, header):
 
 def test_valid_keys_pass(keyed):
     for key in ("key-one", "key-two"):
-        assert keyed.post("/v1/tag", json={"text": TEXT}, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert (
+            keyed.post("/v1/tag", json={"text": TEXT}, headers={"Authorization": f"Bearer {key}"}).status_code
+            == 200
+        )
     assert keyed.get("/v1/labels", headers={"Authorization": "bearer key-two"}).status_code == 200
 
 
@@ -58,9 +73,17 @@ def test_keys_from_a_file(make_app, tmp_path, problem):
     client = make_app(API_KEYS_FILE=str(keys)).test_client()
     problem(client.post("/v1/tag", json={"text": TEXT}), 401, "unauthorized")
     for key in ("cms-key", "plugin-key"):
-        assert client.post("/v1/tag", json={"text": TEXT}, headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    problem(client.post("/v1/tag", json={"text": TEXT}, headers={"Authorization": "Bearer # newsroom CMS"}),
-            401, "unauthorized")
+        assert (
+            client.post(
+                "/v1/tag", json={"text": TEXT}, headers={"Authorization": f"Bearer {key}"}
+            ).status_code
+            == 200
+        )
+    problem(
+        client.post("/v1/tag", json={"text": TEXT}, headers={"Authorization": "Bearer # newsroom CMS"}),
+        401,
+        "unauthorized",
+    )
 
 
 def test_keys_file_missing_stops_start_up(make_app, tmp_path):
@@ -73,7 +96,11 @@ def test_keys_file_missing_stops_start_up(make_app, tmp_path):
 def test_key_comparison_checks_every_key_in_constant_time():
     digests = (_digest("alpha"), _digest("beta"))
     assert key_matches("beta", digests) and key_matches("alpha", digests)
-    assert not key_matches("gamma", digests) and not key_matches("alph", digests) and not key_matches("", digests)
+    assert (
+        not key_matches("gamma", digests)
+        and not key_matches("alph", digests)
+        and not key_matches("", digests)
+    )
 
 
 def test_keys_from_the_environment(monkeypatch):
@@ -89,59 +116,82 @@ def test_keys_from_the_environment(monkeypatch):
 
 # --- CORS ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def cors(make_app):
-    return make_app(CORS_ORIGINS="https://cms.example.com, https://plugin.example.org",
-                    API_KEYS="k").test_client()
+    return make_app(
+        CORS_ORIGINS="https://cms.example.com, https://plugin.example.org", API_KEYS="k"
+    ).test_client()
 
 
 def test_preflight_from_an_allowed_origin(cors):
-    resp = cors.options("/v1/tag", headers={"Origin": "https://cms.example.com",
-                                            "Access-Control-Request-Method": "POST",
-                                            "Access-Control-Request-Headers": "content-type, authorization"})
+    resp = cors.options(
+        "/v1/tag",
+        headers={
+            "Origin": "https://cms.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, authorization",
+        },
+    )
     assert resp.status_code == 204
     assert resp.headers["Access-Control-Allow-Origin"] == "https://cms.example.com"
     assert "POST" in resp.headers["Access-Control-Allow-Methods"]
     assert {"Authorization", "Content-Type", "X-Request-ID"} <= {
-        h.strip() for h in resp.headers["Access-Control-Allow-Headers"].split(",")}
+        h.strip() for h in resp.headers["Access-Control-Allow-Headers"].split(",")
+    }
     assert resp.headers["Access-Control-Max-Age"] == "600"
     assert "Origin" in resp.headers["Vary"]
 
 
 def test_preflight_from_another_origin_is_refused(cors, problem):
-    resp = cors.options("/v1/tag", headers={"Origin": "https://evil.example.net",
-                                            "Access-Control-Request-Method": "POST"})
+    resp = cors.options(
+        "/v1/tag", headers={"Origin": "https://evil.example.net", "Access-Control-Request-Method": "POST"}
+    )
     problem(resp, 403, "forbidden-origin")
     assert "Access-Control-Allow-Origin" not in resp.headers
 
 
 def test_actual_cors_request_gets_the_origin_back(cors):
-    resp = cors.post("/v1/tag", json={"text": TEXT}, headers={"Origin": "https://plugin.example.org",
-                                                               "Authorization": "Bearer k"})
+    resp = cors.post(
+        "/v1/tag",
+        json={"text": TEXT},
+        headers={"Origin": "https://plugin.example.org", "Authorization": "Bearer k"},
+    )
     assert resp.status_code == 200
     assert resp.headers["Access-Control-Allow-Origin"] == "https://plugin.example.org"
     assert "X-Request-ID" in resp.headers["Access-Control-Expose-Headers"]
     # errors too, so a browser plugin can read the problem
-    resp = cors.post("/v1/tag", json={"text": ""}, headers={"Origin": "https://plugin.example.org",
-                                                             "Authorization": "Bearer k"})
-    assert resp.status_code == 422 and resp.headers["Access-Control-Allow-Origin"] == "https://plugin.example.org"
-    resp = cors.post("/v1/tag", json={"text": TEXT}, headers={"Origin": "https://evil.example.net",
-                                                               "Authorization": "Bearer k"})
+    resp = cors.post(
+        "/v1/tag",
+        json={"text": ""},
+        headers={"Origin": "https://plugin.example.org", "Authorization": "Bearer k"},
+    )
+    assert (
+        resp.status_code == 422
+        and resp.headers["Access-Control-Allow-Origin"] == "https://plugin.example.org"
+    )
+    resp = cors.post(
+        "/v1/tag",
+        json={"text": TEXT},
+        headers={"Origin": "https://evil.example.net", "Authorization": "Bearer k"},
+    )
     assert "Access-Control-Allow-Origin" not in resp.headers
 
 
 def test_no_cors_headers_without_the_setting(client):
     resp = client.post("/v1/tag", json={"text": TEXT}, headers={"Origin": "https://cms.example.com"})
     assert "Access-Control-Allow-Origin" not in resp.headers
-    resp = client.options("/v1/tag", headers={"Origin": "https://cms.example.com",
-                                              "Access-Control-Request-Method": "POST"})
+    resp = client.options(
+        "/v1/tag", headers={"Origin": "https://cms.example.com", "Access-Control-Request-Method": "POST"}
+    )
     assert resp.status_code == 403
 
 
 def test_wildcard_origin(make_app):
     client = make_app(CORS_ORIGINS="*").test_client()
-    resp = client.options("/v1/tag/batch", headers={"Origin": "http://localhost:3000",
-                                                    "Access-Control-Request-Method": "POST"})
+    resp = client.options(
+        "/v1/tag/batch", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    )
     assert resp.status_code == 204 and resp.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
 
 
@@ -151,6 +201,7 @@ def test_plain_options_still_lists_methods(client):
 
 
 # --- request id and access log ---------------------------------------------------------------------
+
 
 def test_request_id_is_echoed(client):
     resp = client.post("/v1/tag", json={"text": TEXT}, headers={"X-Request-ID": "cms-7f3a:save.42"})
@@ -170,7 +221,9 @@ def test_request_id_generated_when_missing_or_unsafe(client, sent):
 
 def test_access_log_line(client, service_logs):
     sent = json.dumps({"text": SECRET_TEXT, "title": "Secret title"}).encode()
-    resp = client.post("/v1/tag", data=sent, content_type="application/json", headers={"X-Request-ID": "trace-1"})
+    resp = client.post(
+        "/v1/tag", data=sent, content_type="application/json", headers={"X-Request-ID": "trace-1"}
+    )
     lines = [r for r in service_logs if r.name == "service.access"]
     assert len(lines) == 1
     out = json.loads(JsonFormatter().format(lines[0]))
@@ -194,7 +247,8 @@ def test_access_log_for_errors_and_can_be_switched_off(make_app, service_logs):
 
 
 def test_json_formatter_is_one_json_object_per_line():
-    record = logging.makeLogRecord({"name": "service.api", "levelname": "ERROR", "msg": "boom %s",
-                                    "args": ("x",), "request_id": "r1"})
+    record = logging.makeLogRecord(
+        {"name": "service.api", "levelname": "ERROR", "msg": "boom %s", "args": ("x",), "request_id": "r1"}
+    )
     out = json.loads(JsonFormatter().format(record))
     assert out["message"] == "boom x" and out["request_id"] == "r1" and "ts" in out

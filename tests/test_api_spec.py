@@ -1,4 +1,4 @@
-"""The committed openapi.yaml: generated from the schemas (drift test), valid, complete, with real examples."""
+"""The committed openapi.yaml: generated from the schemas (drift test), valid, complete, real examples."""
 
 from __future__ import annotations
 
@@ -25,8 +25,15 @@ def test_committed_spec_matches_the_generated_one():
     generated = spec_yaml()
     committed = COMMITTED.read_text("utf-8")
     if committed != generated:
-        diff = "".join(difflib.unified_diff(committed.splitlines(True), generated.splitlines(True),
-                                            "openapi.yaml (committed)", "generated", n=1))
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(True),
+                generated.splitlines(True),
+                "openapi.yaml (committed)",
+                "generated",
+                n=1,
+            )
+        )
         pytest.fail("openapi.yaml is out of date: run `make spec` and commit it.\n" + diff[:4000])
 
 
@@ -47,18 +54,25 @@ def test_description_is_the_package_docstring(spec):
 
 def test_every_endpoint_is_documented(spec, app):
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
-    served = {(rule.rule, m) for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}
-              if rule.endpoint not in {"static", "api.docs_asset"}}
+    served = {
+        (rule.rule, m)
+        for rule in app.url_map.iter_rules()
+        for m in rule.methods - {"HEAD", "OPTIONS"}
+        if rule.endpoint not in {"static", "api.docs_asset"}
+    }
     assert served == documented
 
 
-@pytest.mark.parametrize(("path", "method", "statuses"), [
-    ("/v1/tag", "post", {"200", "400", "401", "413", "415", "422", "500", "503", "504", "default"}),
-    ("/v1/tag/batch", "post", {"200", "400", "401", "413", "415", "422", "500", "503", "504", "default"}),
-    ("/v1/labels", "get", {"200", "401", "500", "default"}),
-    ("/healthz", "get", {"200", "500", "default"}),
-    ("/readyz", "get", {"200", "500", "503", "default"}),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/v1/tag", "post", {"200", "400", "401", "413", "415", "422", "500", "503", "504", "default"}),
+        ("/v1/tag/batch", "post", {"200", "400", "401", "413", "415", "422", "500", "503", "504", "default"}),
+        ("/v1/labels", "get", {"200", "401", "500", "default"}),
+        ("/healthz", "get", {"200", "500", "default"}),
+        ("/readyz", "get", {"200", "500", "503", "default"}),
+    ],
+)
 def test_every_status_is_documented_with_its_body(spec, path, method, statuses):
     responses = spec["paths"][path][method]["responses"]
     assert statuses <= set(responses)
@@ -73,11 +87,25 @@ def test_every_status_is_documented_with_its_body(spec, path, method, statuses):
 
 
 def test_every_problem_type_has_a_documented_response(spec):
-    examples = {ex["value"]["type"] for resp in spec["components"]["responses"].values()
-                for ex in resp["content"]["application/problem+json"].get("examples", {}).values()}
-    for slug in ("malformed-json", "unauthorized", "forbidden-origin", "not-found", "method-not-allowed",
-                 "body-too-large", "unsupported-media-type", "invalid-fields", "internal-error", "not-ready",
-                 "overloaded", "time-budget-exceeded"):
+    examples = {
+        ex["value"]["type"]
+        for resp in spec["components"]["responses"].values()
+        for ex in resp["content"]["application/problem+json"].get("examples", {}).values()
+    }
+    for slug in (
+        "malformed-json",
+        "unauthorized",
+        "forbidden-origin",
+        "not-found",
+        "method-not-allowed",
+        "body-too-large",
+        "unsupported-media-type",
+        "invalid-fields",
+        "internal-error",
+        "not-ready",
+        "overloaded",
+        "time-budget-exceeded",
+    ):
         assert f"urn:newsroom-tagger:problem:{slug}" in examples
 
 
@@ -88,7 +116,9 @@ def test_problem_examples_match_the_problem_schema(spec):
 
 
 def test_example_request_is_a_seed_article(spec):
-    ex = spec["paths"]["/v1/tag"]["post"]["requestBody"]["content"]["application/json"]["examples"]["seed"]["value"]
+    ex = spec["paths"]["/v1/tag"]["post"]["requestBody"]["content"]["application/json"]["examples"]["seed"][
+        "value"
+    ]
     assert ex["text"] == (ROOT / "seeds" / example.SEED).read_text("utf-8")
     assert schemas.TagRequest().validate(ex) == {}
 
@@ -96,14 +126,16 @@ def test_example_request_is_a_seed_article(spec):
 def test_example_response_is_valid_and_consistent_with_the_request(spec):
     content = spec["paths"]["/v1/tag"]["post"]["responses"]["200"]["content"]["application/json"]
     if example.RESPONSE is None:
-        pytest.skip("TODO(lead): no example response yet: run `python -m service.api.example --write` with the "
-                    "embedded model, then `make spec`")
+        pytest.skip(
+            "TODO(lead): no example response yet: run `python -m service.api.example --write` with the "
+            "embedded model, then `make spec`"
+        )
     body = content["examples"]["seed"]["value"]
     assert schemas.TagResponse().validate(body) == {}
     text = example.REQUEST["text"]
     for ent in body["entities"]:
         assert ent["label"] in example.REQUEST["entity_labels"]
         for m in ent["mentions"]:
-            assert text[m["start"]:m["end"]] == m["text"]
+            assert text[m["start"] : m["end"]] == m["text"]
     for topic in body["topics"]:
         assert topic["label"] in example.REQUEST["topic_labels"]
