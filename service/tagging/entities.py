@@ -294,9 +294,18 @@ def dedupe(raw: Iterable[RawMention]) -> list[RawMention]:
 # --------------------------------------------------------------------------- 3. group
 
 
-def _initials(name: str) -> str:
-    words = [w for w in re.split(r"[\s-]+", name) if w]
-    return "".join(w[0] for w in words if w[0].isupper() and w.lower() not in {"of", "the", "and", "for"})
+def _initials(name: str) -> set[str]:
+    """Acronyms a name may go by: initials of its capitalised words, and of all its words but "the"
+    and "and" ("VOA" for "Voice of America"); a leading "U.S."/"UK"-like qualifier may be left out."""
+    words = [w for w in re.split(r"[\s-]+", name) if w and w[0].isalnum()]
+    variants = [words]
+    if len(words) > 2 and ("." in words[0] or norm(words[0]) in COUNTRY_ALIASES):
+        variants.append(words[1:])
+    out = set()
+    for ws in variants:
+        out.add("".join(w[0] for w in ws if w[0].isupper()))
+        out.add("".join(w[0] for w in ws if w.lower() not in {"the", "and"}).upper())
+    return {a for a in out if len(a) >= 2}
 
 
 def _acronym(text: str) -> str | None:
@@ -385,8 +394,7 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
             linked = re.search(
                 re.escape(long_text) + r"\s*\(\s*" + re.escape(g.mentions[0].text) + r"\s*\)", text
             )
-            inits = _initials(long_text)
-            if linked or acr in (inits, inits[1:] if len(inits) > 2 else None):
+            if linked or acr in _initials(long_text):
                 parent[k] = other
                 break
 

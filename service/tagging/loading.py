@@ -93,7 +93,7 @@ def model_info(source: str) -> ModelInfo:
 def load_model(
     source: str,
     *,
-    setting: str = "model",
+    setting: str = "TAGGER_MODEL",
     threads: int | None = None,
     self_test_floor: float = SELF_TEST_FLOOR,
     run_self_test: bool = True,

@@ -1,0 +1,323 @@
+"""The tagging engine: whole articles in, grouped entities and topics out. No web framework here.
+
+``Tagger`` loads the GLiNER model once (see :mod:`service.tagging.loading`: float32 on CPU, our word
+splitter, warm-up, self-test) and the topic scorer once. Per request it
+
+1. prepares the entity labels once (names, prompts, the sub-word cost of the label prompt);
+2. cuts the text (and the title) into sentence-aligned overlapping windows
+   (:mod:`service.tagging.windows`) that fit the model's 384 words and 512 sub-word tokens;
+3. runs the windows of every document of the request through the model in batches, sorted by
+   length so padding stays small, under ``torch.inference_mode``, checking the deadline between
+   batches;
+4. maps each span back to document offsets (window start + offset in the window), merges what the
+   overlaps found twice and groups, labels and ranks the entities (:mod:`service.tagging.entities`);
+5. scores topics with the topic scorer (:mod:`service.tagging.topics`), when it is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from service.tagging.entities import RawMention, build_entities
+from service.tagging.labels import default_labels
+from service.tagging.loading import LoadedModel, load_model, set_threads
+from service.tagging.text import sentence_spans, words
+from service.tagging.types import (
+    Coverage,
+    DeadlineExceeded,
+    Document,
+    Label,
+    ModelInfo,
+    TagResult,
+    Topic,
+)
+from service.tagging.windows import Window, split_windows
+
+log = logging.getLogger(__name__)
+
+
+def _topic_scorer_class() -> Any:
+    """``service.tagging.topics.TopicScorer``, or ``None`` where that module is missing."""
+    try:
+        return importlib.import_module("service.tagging.topics").TopicScorer
+    except ImportError:  # pragma: no cover - only while topics.py does not exist
+        return None
+
+
+LabelsIn = Sequence[Label | str] | None
+
+
+@dataclass(frozen=True)
+class _LabelPlan:
+    """Entity labels prepared once per distinct label list."""
+
+    names: tuple[str, ...]
+    prompts: Any  # list of names, or {name: description} when descriptions are used
+    prompt_tokens: int  # sub-word tokens the label prompt takes in the encoder input
+
+
+@dataclass
+class _Job:
+    """One window of one field of one document, queued for the model."""
+
+    doc: int
+    field: str
+    window: Window
+
+
+class Tagger:
+    """Tags news articles with entities and topics; load once, call :meth:`tag` or :meth:`tag_many`.
+
+    ``model`` is a folder or a hub id (the ``TAGGER_MODEL`` setting). ``threads`` sets torch's
+    threads (``None``: the CPUs this process may use). ``window_words`` and ``overlap`` shape the
+    windows; ``batch_size`` is the number of windows per forward pass. ``use_descriptions`` sends a
+    label's description to the model instead of its name (off by default: measured worse on the
+    embedded model, see README). ``topics=False`` skips loading the topic scorer.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        threads: int | None = None,
+        threshold: float = 0.5,
+        window_words: int = 100,
+        overlap: int = 1,
+        batch_size: int = 8,
+        use_descriptions: bool = False,
+        encoder_path: str | None = None,
+        topics: bool = True,
+        self_test: bool = True,
+        setting: str = "TAGGER_MODEL",
+    ) -> None:
+        t0 = time.perf_counter()
+        self.threads = set_threads(threads)
+        self.loaded: LoadedModel = load_model(
+            model, setting=setting, threads=self.threads, run_self_test=self_test
+        )
+        self.model = self.loaded.model
+        self.threshold = threshold
+        self.window_words = min(window_words, self.loaded.max_len)
+        self.overlap = overlap
+        self.batch_size = batch_size
+        self.use_descriptions = use_descriptions
+        self._tokenizer = self.model.data_processor.transformer_tokenizer
+        self._word_cost = lru_cache(maxsize=200_000)(self._count_subwords)
+        self.topic_scorer = None
+        scorer_class = _topic_scorer_class() if topics else None
+        if scorer_class is not None:
+            self.topic_scorer = scorer_class(encoder_path, threads=self.threads)
+        elif topics:
+            log.warning("service.tagging.topics is not available: topics will be empty")
+        self._plans: dict[tuple, _LabelPlan] = {}
+        self.load_seconds = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def info(self) -> ModelInfo:
+        """Name and version of the entity model."""
+        return self.loaded.info
+
+    def tag(
+        self,
+        text: str,
+        entity_labels: LabelsIn = None,
+        topic_labels: LabelsIn = None,
+        *,
+        title: str | None = None,
+        threshold: float | None = None,
+        topic_threshold: float | None = None,
+        deadline: float | None = None,
+    ) -> TagResult:
+        """Tag one article. ``deadline`` is a ``time.monotonic()`` instant; past it
+        :class:`DeadlineExceeded` is raised. Labels ``None`` mean the defaults; ``[]`` means none."""
+        return self.tag_many(
+            [Document(text, title)],
+            entity_labels,
+            topic_labels,
+            threshold=threshold,
+            topic_threshold=topic_threshold,
+            deadline=deadline,
+        )[0]
+
+    def tag_many(
+        self,
+        documents: Sequence[Document],
+        entity_labels: LabelsIn = None,
+        topic_labels: LabelsIn = None,
+        *,
+        threshold: float | None = None,
+        topic_threshold: float | None = None,
+        deadline: float | None = None,
+    ) -> list[TagResult]:
+        """Tag several articles with the same labels; their windows share the model's batches."""
+        t0 = time.perf_counter()
+        ent_labels = _as_labels(entity_labels, default_labels().entity_labels)
+        top_labels = _as_labels(topic_labels, default_labels().topic_labels)
+        thr = self.threshold if threshold is None else threshold
+
+        raw, chunks = self._entities_raw(documents, ent_labels, thr, deadline)
+        t_model = time.perf_counter()
+
+        results: list[TagResult] = []
+        names = [lab.name for lab in ent_labels]
+        for i, doc in enumerate(documents):
+            td = time.perf_counter()
+            entities = build_entities(raw[i], names, doc.text, doc.title) if names else []
+            t_ent = time.perf_counter()
+            _check(deadline)
+            topics = self._topics(doc, top_labels, topic_threshold)
+            t_top = time.perf_counter()
+            results.append(
+                TagResult(
+                    entities=entities,
+                    topics=topics,
+                    coverage=Coverage(
+                        chars=len(doc.text), words=len(words(doc.text)), chunks=chunks[i], truncated=False
+                    ),
+                    timings_ms={
+                        "model": round((t_model - t0) * 1000 / max(len(documents), 1), 1),
+                        "entities": round((t_ent - td) * 1000, 1),
+                        "topics": round((t_top - t_ent) * 1000, 1),
+                    },
+                )
+            )
+        total = (time.perf_counter() - t0) * 1000
+        for r in results:
+            r.timings_ms["total"] = round(total / max(len(documents), 1), 1)
+        return results
+
+    def windows(self, text: str, entity_labels: LabelsIn = None) -> list[Window]:
+        """The windows the engine feeds the model for ``text`` (for benchmarks and tests)."""
+        plan = self._plan(_as_labels(entity_labels, default_labels().entity_labels))
+        return self._split(text, plan)
+
+    # ------------------------------------------------------------------ internals
+
+    def _count_subwords(self, word: str) -> int:
+        return max(1, len(self._tokenizer.tokenize(word)))
+
+    def _plan(self, labels: Sequence[Label]) -> _LabelPlan:
+        key = tuple((lab.name, lab.description if self.use_descriptions else None) for lab in labels)
+        plan = self._plans.get(key)
+        if plan is None:
+            names = tuple(lab.name for lab in labels)
+            if self.use_descriptions and any(lab.description for lab in labels):
+                prompts: Any = {lab.name: (lab.description or lab.name) for lab in labels}
+                texts = list(prompts.values())
+            else:
+                prompts = list(names)
+                texts = prompts
+            # <<ENT>> + label tokens per label, <<SEP>>, [CLS], [SEP]
+            cost = sum(1 + len(self._tokenizer.tokenize(t)) for t in texts) + 3
+            plan = _LabelPlan(names, prompts, cost)
+            if len(self._plans) > 256:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _split(self, text: str, plan: _LabelPlan) -> list[Window]:
+        budget = self.loaded.max_tokens - plan.prompt_tokens - 2
+        if budget < 16:
+            raise ValueError("the entity labels leave no room for text in the model's input")
+        return split_windows(
+            text, self.window_words, self.overlap, word_cost=self._word_cost, max_cost=budget
+        )
+
+    def _entities_raw(
+        self,
+        documents: Sequence[Document],
+        labels: Sequence[Label],
+        threshold: float,
+        deadline: float | None,
+    ) -> tuple[list[list[RawMention]], list[int]]:
+        """Run every window of every document through the model; spans in document offsets."""
+        raw: list[list[RawMention]] = [[] for _ in documents]
+        chunks = [0] * len(documents)
+        if not labels:
+            return raw, chunks
+        plan = self._plan(labels)
+        jobs: list[_Job] = []
+        for i, doc in enumerate(documents):
+            wins = self._split(doc.text, plan)
+            chunks[i] = len(wins)
+            jobs += [_Job(i, "text", w) for w in wins]
+            if doc.title and doc.title.strip():
+                jobs += [_Job(i, "title", w) for w in self._split(doc.title, plan)]
+        # Similar lengths in one batch: little padding.
+        jobs.sort(key=lambda j: j.window.words)
+        import torch
+
+        with torch.inference_mode():
+            for b in range(0, len(jobs), self.batch_size):
+                _check(deadline)
+                batch = jobs[b : b + self.batch_size]
+                found = self.model.inference(
+                    [j.window.text for j in batch],
+                    plan.prompts,
+                    threshold=threshold,
+                    batch_size=len(batch),
+                    return_class_probs=True,
+                )
+                for job, spans in zip(batch, found, strict=True):
+                    off = job.window.start
+                    for s in spans:
+                        probs = tuple(
+                            sorted((str(k), float(v)) for k, v in (s.get("class_probs") or {}).items())
+                        )
+                        raw[job.doc].append(
+                            RawMention(
+                                start=off + s["start"],
+                                end=off + s["end"],
+                                text=s["text"],
+                                label=s["label"],
+                                score=float(s["score"]),
+                                field=job.field,
+                                probs=probs,
+                            )
+                        )
+        return raw, chunks
+
+    def _topics(self, doc: Document, labels: Sequence[Label], threshold: float | None) -> list[Topic]:
+        if self.topic_scorer is None or not labels:
+            return []
+        return list(
+            self.topic_scorer.score(
+                doc.text, sentence_spans(doc.text), list(labels), title=doc.title, threshold=threshold
+            )
+        )
+
+
+def _as_labels(labels: LabelsIn, default: list[Label]) -> list[Label]:
+    if labels is None:
+        return list(default)
+    out: list[Label] = []
+    seen = set()
+    for lab in labels:
+        label = lab if isinstance(lab, Label) else Label(str(lab))
+        if label.name not in seen:
+            seen.add(label.name)
+            out.append(label)
+    return out
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded("the request's time budget ran out while tagging")
+
+
+def default_threads(workers: int = 1) -> int:
+    """Torch threads for one of ``workers`` processes sharing this machine's CPUs."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // max(workers, 1))

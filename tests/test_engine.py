@@ -1,0 +1,154 @@
+"""The engine with the real model: whole long texts, exact offsets, merging across windows."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from service.tagging.types import DeadlineExceeded, Document
+
+pytestmark = pytest.mark.model
+
+MODEL = os.environ.get("TAGGER_MODEL") or str(Path(__file__).resolve().parent.parent / "models" / "embedded")
+LABELS = ["political leader", "person", "country", "organization", "location"]
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    looks_like_path = MODEL.startswith(("/", ".", "~")) or MODEL.count("/") != 1
+    if looks_like_path and not os.path.isdir(MODEL):
+        pytest.skip(f"no model at {MODEL} (build it: python -m models.build --out models/embedded)")
+    from service.tagging.engine import Tagger
+
+    return Tagger(MODEL, topics=False)
+
+
+def check_offsets(result, text, title=None):
+    for e in result.entities:
+        assert e.label in LABELS
+        assert 0.0 <= e.relevance <= 1.0
+        for m in e.mentions:
+            src = title if m.field == "title" else text
+            assert src[m.start : m.end] == m.text, (e.text, m)
+
+
+def by_text(result):
+    return {e.text: e for e in result.entities}
+
+
+FILLER = [
+    "The committee met on a rainy morning to discuss the budget for the coming year.",
+    "Several members asked for more time to read the report before any vote was held.",
+    "Prices in the shops rose again last month, according to figures published on Tuesday.",
+    "Local schools said they would open later than usual because of the storm.",
+    "A spokesman said the talks had been constructive and would continue next week.",
+]
+
+
+def long_text(target_words: int) -> tuple[str, str]:
+    """Paragraphs of filler with named people and places, ending in a name found nowhere else."""
+    paras = []
+    words = 0
+    i = 0
+    while words < target_words:
+        para = " ".join(FILLER[(i + k) % len(FILLER)] for k in range(3))
+        if i % 4 == 0:
+            para = f"German Chancellor Olaf Scholz visited Paris on Monday. {para} Scholz returned to Berlin."
+        paras.append(para)
+        words += len(para.split())
+        i += 1
+    last = "Finally, Prime Minister Jacinda Ardern of New Zealand arrived in Wellington on Friday."
+    return "\n\n".join([*paras, last]), last
+
+
+@pytest.mark.slow
+def test_twenty_thousand_words_are_read_end_to_end(tagger):
+    text, last = long_text(20_000)
+    t0 = time.perf_counter()
+    result = tagger.tag(text, LABELS, [])
+    elapsed = time.perf_counter() - t0
+    cov = result.coverage
+    assert cov.truncated is False
+    assert cov.chars == len(text)
+    assert cov.words >= 20_000
+    assert cov.chunks >= cov.words // 100
+    check_offsets(result, text)
+    ents = by_text(result)
+    # a name from the very last sentence: the end of the text was read
+    tail = len(text) - len(last)
+    assert any(m.start >= tail for e in result.entities for m in e.mentions)
+    assert "Jacinda Ardern" in ents and ents["Jacinda Ardern"].label == "political leader"
+    scholz = ents["Olaf Scholz"]
+    assert scholz.label == "political leader"
+    # "Olaf Scholz" and "Scholz" in every fourth paragraph, all grouped in one entity, no duplicates
+    expected = len(re.findall(r"Scholz", text))
+    starts = [m.start for m in scholz.mentions]
+    assert len(starts) == len(set(starts))
+    assert len(starts) >= 0.9 * expected
+    assert elapsed < 120
+
+
+def test_overlap_finds_each_mention_once(tagger):
+    # sentences of ~20 words; with 100-word windows and one sentence of overlap, every fifth
+    # sentence is read by two windows.
+    sents = [
+        f"In round {i} of the talks, President Joe Biden met Chinese President Xi Jinping in Lima, Peru, "
+        "to discuss trade."
+        for i in range(12)
+    ]
+    text = " ".join(sents)
+    wins = tagger.windows(text, LABELS)
+    assert len(wins) > 2
+    assert all(text[w.start : w.end] == w.text for w in wins)
+    assert any(wins[k + 1].start < wins[k].end for k in range(len(wins) - 1))  # windows overlap
+    result = tagger.tag(text, LABELS, [])
+    check_offsets(result, text)
+    ents = by_text(result)
+    for name in ("Joe Biden", "Xi Jinping"):
+        starts = [m.start for m in ents[name].mentions]
+        assert starts == sorted(set(starts))
+        assert len(starts) == 12
+        assert ents[name].label == "political leader"
+    assert len(ents["Peru"].mentions) == 12
+
+
+def test_title_is_tagged_with_its_own_offsets(tagger):
+    title = "Biden meets Xi in Lima"
+    text = "U.S. President Joe Biden met Chinese President Xi Jinping in Lima, Peru, on Saturday."
+    result = tagger.tag(text, LABELS, [], title=title)
+    check_offsets(result, text, title)
+    ents = by_text(result)
+    fields = [m.field for m in ents["Joe Biden"].mentions]
+    assert fields[0] == "title" and "text" in fields
+
+
+def test_tag_many_matches_tag(tagger):
+    docs = [
+        Document("Prime Minister Rishi Sunak met King Charles in London on Tuesday."),
+        Document("Reuters reported that Apple opened an office in Nairobi, Kenya."),
+    ]
+    many = tagger.tag_many(docs, LABELS, [])
+    for doc, got in zip(docs, many, strict=True):
+        one = tagger.tag(doc.text, LABELS, [])
+        assert [(e.text, e.label) for e in got.entities] == [(e.text, e.label) for e in one.entities]
+
+
+def test_no_entity_labels_no_entities(tagger):
+    result = tagger.tag("Joe Biden met Xi Jinping.", [], [])
+    assert result.entities == []
+    assert result.coverage.truncated is False
+
+
+def test_deadline_in_the_past_raises(tagger):
+    with pytest.raises(DeadlineExceeded):
+        tagger.tag("Joe Biden met Xi Jinping.", LABELS, [], deadline=time.monotonic() - 1)
+
+
+def test_model_passed_its_self_test(tagger):
+    assert set(tagger.loaded.self_test) == {"Joe Biden", "Xi Jinping", "Peru"}
+    assert min(tagger.loaded.self_test.values()) >= 0.3
+    assert tagger.info.name and tagger.info.version
