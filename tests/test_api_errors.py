@@ -95,8 +95,10 @@ INVALID = [
     ({"text": TEXT, "language": "fr"}, "language", "Only English ('en') is supported; got 'fr'."),
     ({"text": TEXT, "language": "not a tag!"}, "language", "is not a BCP 47 language tag"),
     ({"text": TEXT, "entity_labels": "person"}, "entity_labels", "Not a valid list."),
-    ({"text": TEXT, "entity_labels": ["person", "Person "]}, "entity_labels", "Duplicate entity labels"),
-    ({"text": TEXT, "topic_labels": ["sports", "SPORTS"]}, "topic_labels", "Duplicate topic labels"),
+    ({"text": TEXT, "entity_labels": ["person", "country", "person"]}, "entity_labels",
+     "Duplicate entity labels: 'person'; send each name once."),
+    ({"text": TEXT, "topic_labels": [{"name": "sports", "description": "games"}, "sports"]}, "topic_labels",
+     "Duplicate topic labels"),
     (
         {"text": TEXT, "entity_labels": [{"name": "x", "description": "y", "colour": "z"}]},
         "entity_labels",
@@ -130,6 +132,12 @@ def test_422_invalid_fields(client, problem, payload, field, message):
     body = problem(resp, 422, "invalid-fields", fields=[field])
     assert message in json.dumps(body["errors"][field], ensure_ascii=False), body["errors"]
     assert field in body["detail"]
+
+
+def test_labels_differing_in_case_are_different_labels(client, engine):
+    resp = client.post("/v1/tag", json={"text": TEXT, "entity_labels": ["country", "Country", " country"]})
+    assert resp.status_code == 200
+    assert [lab.name for lab in engine.calls[-1]["entity_labels"]] == ["country", "Country", " country"]
 
 
 @pytest.mark.parametrize("payload", [[], "text", 5, None])

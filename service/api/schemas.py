@@ -23,6 +23,11 @@ def _default(name: str) -> Any:
     return cfg.BY_NAME[name].default
 
 
+# "Not only whitespace", spelled out as the characters Python's str.isspace() (and so str.strip())
+# counts as whitespace, so every regex engine that reads the spec agrees with the check here.
+_WHITESPACE = "".join(f"\\u{i:04x}" for i in range(0x3001) if chr(i).isspace())
+NOT_BLANK = f"[^{_WHITESPACE}]"
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
@@ -70,7 +75,7 @@ class LabelObject(Schema):
 
     name = fields.String(required=True, metadata={
         "description": "The label as it appears in the response.",
-        "minLength": 1, "maxLength": _default("MAX_LABEL_CHARS"), "pattern": r"\S"})
+        "minLength": 1, "maxLength": _default("MAX_LABEL_CHARS"), "pattern": NOT_BLANK})
     description = fields.String(allow_none=True, metadata={
         "description": "What the label means, in a few words.",
         "maxLength": _default("MAX_DESCRIPTION_CHARS")})
@@ -110,15 +115,12 @@ def _check_labels(labels: list[Any] | None, what: str) -> None:
     if len(labels) > most:
         raise ValidationError(
             f"{len(labels)} {what} sent; at most {most} are accepted ({cfg.PREFIX}_MAX_LABELS).")
-    seen: dict[str, str] = {}
-    dups = []
-    for label in labels:
-        key = " ".join(label.name.split()).casefold()
-        if key in seen:
-            dups.append(label.name)
-        seen[key] = label.name
+    # The same name twice is ambiguous (which one would the response mean?). Names that differ only
+    # in case or spacing are different labels to the model, and come back as sent.
+    names = [label.name for label in labels]
+    dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
-        raise ValidationError(f"Duplicate {what} (compared without case): {', '.join(map(repr, dups))}.")
+        raise ValidationError(f"Duplicate {what}: {', '.join(map(repr, dups))}; send each name once.")
 
 
 def _labels_field(what: str) -> fields.List:
@@ -128,8 +130,9 @@ def _labels_field(what: str) -> fields.List:
         metadata={
             "description": f"The {what} to tag, each a string or {{name, description?}}; omitted or null: "
             f"the defaults (GET /v1/labels); an empty list: no {what}. At most 50 (default "
-            "TAGGER_MAX_LABELS), each at most 100 characters, no duplicates (case ignored). The response "
-            "uses exactly these names.",
+            "TAGGER_MAX_LABELS), each at most 100 characters, no name twice. The response uses "
+            "exactly these names.",
+            "uniqueItems": True,
             "maxItems": _default("MAX_LABELS"),
         },
     )
@@ -157,7 +160,8 @@ class TagOptions(Schema):
     language = fields.String(
         allow_none=True,
         metadata={"description": "BCP 47 language tag of the text. Only English is supported: `en` or "
-                  "`en-*`; any other value is answered 422.", "example": "en"},
+                  "`en-*`; any other value is answered 422.", "example": "en",
+                  "pattern": "^[Ee][Nn](-[A-Za-z0-9]{1,8})*$"},
     )
 
     @validates("entity_labels")
@@ -185,7 +189,7 @@ class TagRequest(TagOptions):
         required=True,
         metadata={"description": "The article body. Offsets in the response index into this string. At most "
                   "100000 characters (default TAGGER_MAX_TEXT_CHARS); must not be empty or whitespace only.",
-                  "minLength": 1, "maxLength": _default("MAX_TEXT_CHARS"), "pattern": r"\S"},
+                  "minLength": 1, "maxLength": _default("MAX_TEXT_CHARS"), "pattern": NOT_BLANK},
     )
     title = fields.String(
         allow_none=True,
