@@ -1,0 +1,1 @@
+"""Benchmarks of the tagging service (not unit tests): ``python -m bench.run --help``."""
