@@ -19,8 +19,17 @@ pytestmark = pytest.mark.model
 
 GOLD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "seeds.gold.json"
 ENTITY_LABELS = ["political leader", "person", "country", "organization", "location"]
-TOPIC_LABELS = ["war in Ukraine", "North Korea", "Taiwan", "South China Sea", "fentanyl", "diplomacy", "military",
-                "trade and tariffs", "sports"]
+TOPIC_LABELS = [
+    "war in Ukraine",
+    "North Korea",
+    "Taiwan",
+    "South China Sea",
+    "fentanyl",
+    "diplomacy",
+    "military",
+    "trade and tariffs",
+    "sports",
+]
 
 
 def utf16(text: str, offset: int) -> int:
@@ -31,13 +40,17 @@ def utf16(text: str, offset: int) -> int:
 def real_client():
     if not os.path.isdir(MODEL):
         pytest.skip(f"no model folder at {MODEL} (build the embedded model first)")
-    app = create_app({"MODEL": MODEL, "LOAD_IN_BACKGROUND": False, "TIME_BUDGET_S": 300.0, "ACCESS_LOG": False})
+    app = create_app(
+        {"MODEL": MODEL, "LOAD_IN_BACKGROUND": False, "TIME_BUDGET_S": 300.0, "ACCESS_LOG": False}
+    )
     client = app.test_client()
     assert client.get("/readyz").status_code == 200, client.get("/readyz").get_json()
     return client
 
 
-def check_contract(body: dict, text: str, entity_labels: list[str], topic_labels: list[str], title: str = "") -> int:
+def check_contract(
+    body: dict, text: str, entity_labels: list[str], topic_labels: list[str], title: str = ""
+) -> int:
     """Assert the response contract; return the number of mentions checked."""
     n = 0
     for ent in body["entities"]:
@@ -59,8 +72,10 @@ def check_contract(body: dict, text: str, entity_labels: list[str], topic_labels
 @pytest.mark.parametrize("seed", sorted(p.name for p in SEEDS.glob("*.txt")))
 def test_seed_article_contract(real_client, seed):
     text = (SEEDS / seed).read_text("utf-8")
-    resp = real_client.post("/v1/tag", json={"id": seed, "text": text, "entity_labels": ENTITY_LABELS,
-                                             "topic_labels": TOPIC_LABELS})
+    resp = real_client.post(
+        "/v1/tag",
+        json={"id": seed, "text": text, "entity_labels": ENTITY_LABELS, "topic_labels": TOPIC_LABELS},
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
     assert body["id"] == seed
@@ -75,15 +90,19 @@ def test_seed_articles_with_the_gold_labels(real_client):
     gold = json.loads(GOLD.read_text("utf-8"))
     for name in gold["documents"]:
         text = (SEEDS / name).read_text("utf-8")
-        body = real_client.post("/v1/tag", json={"text": text, "entity_labels": gold["entity_labels"],
-                                                 "topic_labels": gold["topic_labels"]}).get_json()
+        body = real_client.post(
+            "/v1/tag",
+            json={"text": text, "entity_labels": gold["entity_labels"], "topic_labels": gold["topic_labels"]},
+        ).get_json()
         check_contract(body, text, gold["entity_labels"], gold["topic_labels"])
 
 
 def test_custom_labels_and_descriptions_come_back_as_sent(real_client):
     text = (SEEDS / "003_090dc6e6d90a93b1.txt").read_text("utf-8")
     labels = [{"name": "Head of state", "description": "a president or prime minister"}, "Nation"]
-    body = real_client.post("/v1/tag", json={"text": text, "entity_labels": labels, "topic_labels": []}).get_json()
+    body = real_client.post(
+        "/v1/tag", json={"text": text, "entity_labels": labels, "topic_labels": []}
+    ).get_json()
     check_contract(body, text, ["Head of state", "Nation"], [])
     assert body["topics"] == []
 
@@ -92,8 +111,10 @@ def test_batch_of_the_seeds_in_order(real_client):
     names = sorted(p.name for p in SEEDS.glob("*.txt"))
     docs = [{"id": n, "text": (SEEDS / n).read_text("utf-8")} for n in names]
     docs.insert(2, {"id": "bad", "text": " "})
-    body = real_client.post("/v1/tag/batch", json={"documents": docs, "entity_labels": ENTITY_LABELS,
-                                                   "topic_labels": TOPIC_LABELS}).get_json()
+    body = real_client.post(
+        "/v1/tag/batch",
+        json={"documents": docs, "entity_labels": ENTITY_LABELS, "topic_labels": TOPIC_LABELS},
+    ).get_json()
     assert [r["id"] for r in body["results"]] == [d["id"] for d in docs]
     assert [r["status"] for r in body["results"]] == [200, 200, 422, 200, 200, 200]
     for doc, item in zip(docs, body["results"], strict=True):
@@ -112,11 +133,17 @@ HARD = [
 ]
 
 
-@pytest.mark.parametrize("text", HARD, ids=["emoji", "combining", "rtl", "control", "long-line", "astral", "symbols"])
+@pytest.mark.parametrize(
+    "text", HARD, ids=["emoji", "combining", "rtl", "control", "long-line", "astral", "symbols"]
+)
 def test_hard_text_offsets_are_exact(real_client, text):
-    resp = real_client.post("/v1/tag", json={"text": text, "title": text[:200], "entity_labels": ENTITY_LABELS})
+    resp = real_client.post(
+        "/v1/tag", json={"text": text, "title": text[:200], "entity_labels": ENTITY_LABELS}
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
-    check_contract(resp.get_json(), text, ENTITY_LABELS, [lab.name for lab in _default_topics()], title=text[:200])
+    check_contract(
+        resp.get_json(), text, ENTITY_LABELS, [lab.name for lab in _default_topics()], title=text[:200]
+    )
 
 
 def _default_topics():
