@@ -88,7 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MODEL", DEFAULT_MODEL, str,
             "GLiNER model: a local folder (the embedded default, `models/embedded`) or a Hugging Face "
             "hub id"),
-    Setting("THRESHOLD", 0.5, float, "default score threshold for entities and topics, in [0, 1]",
+    Setting("THRESHOLD", 0.5, float,
+            "default entity score threshold in [0, 1] (a request's `threshold` wins)",
             lambda v: 0.0 <= v <= 1.0),
     Setting("MAX_BODY_BYTES", 2 * 1024 * 1024, _as_int, "largest request body accepted (413 past it)",
             _positive),
@@ -123,6 +124,8 @@ SETTINGS: tuple[Setting, ...] = (
             "torch threads per worker; 0: the CPUs / WORKERS (set by gunicorn.conf.py)", _non_negative),
     Setting("LOAD_IN_BACKGROUND", True, _as_bool,
             "load the model in a background thread (healthz answers at once, readyz 503 until loaded)"),
+    Setting("ENGINE_FACTORY", None, lambda v: v if callable(v) else _as_opt_str(v),
+            "`module:callable` that builds the engine instead of the real Tagger (tests, benchmarks)"),
     Setting("HOST", "127.0.0.1", str, "address gunicorn binds (`0.0.0.0` in the Docker image)",
             used_by="gunicorn"),
     Setting("PORT", 8000, _as_int, "port gunicorn binds", _positive, used_by="gunicorn"),
