@@ -17,6 +17,7 @@ configuration table), so the same file serves ``make run``, the Docker image and
 
 from __future__ import annotations
 
+import logging
 import os
 
 from service.config import env_value
@@ -44,6 +45,12 @@ if not env_value("TORCH_THREADS"):
     except AttributeError:  # pragma: no cover - not Linux
         _cpus = os.cpu_count() or 1
     os.environ["TAGGER_TORCH_THREADS"] = str(max(1, _cpus // workers))
+
+# Logs stay one JSON object per line: no progress bars from the model libraries, and Python warnings
+# go through logging (the root handler below) instead of raw stderr.
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+logging.captureWarnings(True)
 
 accesslog = None  # the app's JSON access log replaces it
 errorlog = "-"
