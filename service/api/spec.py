@@ -141,7 +141,8 @@ def build() -> dict[str, Any]:
         plugins=[ma],
         info={"description": _reflow(service.__doc__ or ""),
               "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"}},
-        servers=[{"url": "http://127.0.0.1:8000", "description": "`make run`"}],
+        # Relative: "try it out" in /docs calls the service that served the page, wherever it runs.
+        servers=[{"url": "/", "description": "this service (`make run`: http://127.0.0.1:8000)"}],
     )
     ma.converter.add_attribute_function(_label_field)  # type: ignore[union-attr]
     ma.converter.add_attribute_function(_document_list)  # type: ignore[union-attr]
