@@ -1,0 +1,514 @@
+"""Bounded load test of the service under gunicorn, on loopback: throughput, latency, errors, worker RSS.
+
+    .venv/bin/python -m bench.load_test                          # 8 clients for 120 s, then 20 s overload
+    .venv/bin/python -m bench.load_test --duration 15 --overload-duration 0     # a short check
+
+What it does, and nothing else:
+
+1. starts gunicorn with the project's ``gunicorn.conf.py`` (``TAGGER_*`` settings from the flags) on
+   127.0.0.1 and a free port, and waits until every worker has loaded its model and ``/readyz`` is 200;
+2. warms up (each seed article once per worker), then reads every worker's RSS from ``/proc``;
+3. **sustained load**: ``--clients`` threads post the seed articles (``seeds/*.txt``, round robin) to
+   ``POST /v1/tag`` for ``--duration`` seconds, each on a fresh connection, each waiting for its
+   answer before sending the next; a 503 is the service's designed answer to overload, so a client
+   that gets one waits ``Retry-After`` and goes on (counted as a refusal, not an error);
+4. **overload** (``--overload-clients``, ``--overload-duration``; 0 skips it): the same with more
+   clients than the workers' slots and queues hold, to show what shedding load looks like;
+5. reads the RSS again, sends SIGTERM to the master and checks it exits 0.
+
+Every 200 is checked: JSON, the ``id`` sent, and every mention's offsets index its text. An *error*
+is anything else but a 503 with ``Retry-After``: another status, a bad body, a connection error or
+a timeout. Requests, loops and the run are bounded; only 127.0.0.1 is ever contacted. Results go to
+``bench/results/load_test.json`` (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS_DIR, Gunicorn, busy_processes, machine, percentile, seed_articles
+
+DEFAULT_MODEL = "models/embedded"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- /proc -----------------------------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers), from /proc."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            out.append(int(entry))
+    return sorted(out)
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident set size of ``pid`` in MiB (VmRSS of /proc/PID/status), or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def workers_rss(master: int) -> dict[int, float | None]:
+    return {pid: rss_mib(pid) for pid in children(master)}
+
+
+# --- clients ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One request: when it was sent and answered, and how it ended."""
+
+    client: int
+    seq: int
+    request_id: str
+    t_send: float  # time.monotonic()
+    t_done: float
+    # ok | refused (503 + Retry-After) | http_error | bad_body | conn_refused | conn_reset | timeout | other
+    kind: str
+    status: int | None = None
+    retry_after: str | None = None
+    detail: str | None = None
+
+    @property
+    def latency_s(self) -> float:
+        return self.t_done - self.t_send
+
+
+def check_body(body: Any, request_id: str, text: str) -> str | None:
+    """What is wrong with a 200 body of /v1/tag (None: nothing)."""
+    if not isinstance(body, dict) or not isinstance(body.get("entities"), list):
+        return "no entities list"
+    if body.get("id") != request_id:
+        return f"id {body.get('id')!r} is not the one sent"
+    for ent in body["entities"]:
+        for m in ent.get("mentions", []):
+            if m.get("field", "text") == "text" and text[m["start"] : m["end"]] != m["text"]:
+                return f"mention offsets {m['start']}:{m['end']} do not index {m['text']!r}"
+    return None
+
+
+def post_once(url: str, client: int, seq: int, text: str, *, prefix: str, timeout: float) -> Outcome:
+    """One ``POST /v1/tag`` on a fresh connection, classified."""
+    import requests
+
+    rid = f"{prefix}-{client}-{seq}"
+    t0 = time.monotonic()
+    try:
+        r = requests.post(
+            url,
+            json={"id": rid, "text": text},
+            timeout=timeout,
+            headers={"X-Request-ID": rid, "Connection": "close"},
+        )
+    except requests.exceptions.Timeout as exc:
+        return Outcome(client, seq, rid, t0, time.monotonic(), "timeout", detail=type(exc).__name__)
+    except requests.exceptions.ConnectionError as exc:
+        return Outcome(client, seq, rid, t0, time.monotonic(), _connection_kind(exc), detail=repr(exc)[:300])
+    except requests.exceptions.RequestException as exc:
+        return Outcome(client, seq, rid, t0, time.monotonic(), "other", detail=repr(exc)[:300])
+    t1 = time.monotonic()
+    if r.status_code == 200:
+        try:
+            problem = check_body(r.json(), rid, text)
+        except ValueError:
+            problem = "not JSON"
+        kind = "ok" if problem is None else "bad_body"
+        return Outcome(client, seq, rid, t0, t1, kind, 200, detail=problem)
+    retry = r.headers.get("Retry-After")
+    if (
+        r.status_code == 503
+        and retry
+        and r.headers.get("Content-Type", "").startswith("application/problem+json")
+    ):
+        return Outcome(client, seq, rid, t0, t1, "refused", 503, retry, _problem_type(r))
+    return Outcome(client, seq, rid, t0, t1, "http_error", r.status_code, retry, r.text[:300])
+
+
+def _problem_type(r: Any) -> str | None:
+    try:
+        return str(r.json().get("type", "")).rsplit(":", 1)[-1] or None
+    except ValueError:
+        return None
+
+
+def _connection_kind(exc: BaseException) -> str:
+    """conn_refused: the connection was never accepted (nothing listens); conn_reset: it was, then
+    closed or reset without an answer."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ConnectionRefusedError):
+            return "conn_refused"
+        stack += [
+            e.__cause__,
+            e.__context__,
+            *[a for a in getattr(e, "args", ()) if isinstance(a, BaseException)],
+        ]
+        reason = getattr(e, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return "conn_refused" if "Connection refused" in repr(exc) else "conn_reset"
+
+
+class Clients:
+    """``n`` client threads posting articles round robin until ``stop_at`` (or ``stop()``)."""
+
+    def __init__(
+        self,
+        url: str,
+        texts: list[str],
+        n: int,
+        *,
+        prefix: str,
+        timeout: float = 120.0,
+        backoff: bool = True,
+        max_requests: int = 100_000,
+        first_client: int = 0,
+    ) -> None:
+        self.url = url + "/v1/tag"
+        self.texts = texts
+        self.n = n
+        self.prefix = prefix
+        self.timeout = timeout
+        self.backoff = backoff
+        self.max_requests = max_requests  # per client: a hard bound on the loop
+        self.first_client = first_client
+        self.outcomes: list[Outcome] = []
+        self.in_flight: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.stop_at = 0.0
+        self.stop_on_refused = False  # fault test: a client stops once nothing listens any more
+
+    def start(self, duration: float) -> None:
+        self.stop_at = time.monotonic() + duration
+        for i in range(self.first_client, self.first_client + self.n):
+            t = threading.Thread(target=self._run, args=(i,), name=f"client-{i}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        end = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            t.join(None if end is None else max(0.0, end - time.monotonic()))
+
+    def snapshot_in_flight(self) -> list[str]:
+        with self._lock:
+            return sorted(self.in_flight)
+
+    def _run(self, i: int) -> None:
+        seq = 0
+        while not self._stop.is_set() and time.monotonic() < self.stop_at and seq < self.max_requests:
+            text = self.texts[(i + seq) % len(self.texts)]
+            rid = f"{self.prefix}-{i}-{seq}"
+            with self._lock:
+                self.in_flight[rid] = time.monotonic()
+            out = post_once(self.url, i, seq, text, prefix=self.prefix, timeout=self.timeout)
+            with self._lock:
+                self.in_flight.pop(rid, None)
+                self.outcomes.append(out)
+            seq += 1
+            if out.kind == "conn_refused":
+                if self.stop_on_refused:
+                    return
+                self._stop.wait(0.2)
+            elif out.kind == "refused" and self.backoff:
+                pause = float(out.retry_after or 1)
+                self._stop.wait(max(0.0, min(pause, self.stop_at - time.monotonic())))
+
+
+def summarise(outcomes: list[Outcome], *, wall_s: float) -> dict[str, Any]:
+    """Counts by kind, throughput and latency percentiles of the 200s (and of the 503s)."""
+    kinds = Counter(o.kind for o in outcomes)
+    ok = [o.latency_s for o in outcomes if o.kind == "ok"]
+    refused = [o.latency_s for o in outcomes if o.kind == "refused"]
+    errors = [o for o in outcomes if o.kind not in ("ok", "refused")]
+
+    def ms(values: list[float], q: float) -> float | None:
+        return round(percentile(values, q) * 1000, 1) if values else None
+
+    return {
+        "requests": len(outcomes),
+        "served_200": kinds.get("ok", 0),
+        "refused_503": kinds.get("refused", 0),
+        "errors": len(errors),
+        "by_kind": dict(sorted(kinds.items())),
+        "wall_s": round(wall_s, 2),
+        "throughput_rps": round(len(ok) / wall_s, 3) if wall_s else None,
+        "latency_ms": {
+            "p50": ms(ok, 50),
+            "p95": ms(ok, 95),
+            "p99": ms(ok, 99),
+            "max": round(max(ok) * 1000, 1) if ok else None,
+            "mean": round(sum(ok) / len(ok) * 1000, 1) if ok else None,
+        },
+        "refusal_latency_ms": {"p50": ms(refused, 50), "p99": ms(refused, 99)} if refused else None,
+        "retry_after_s": sorted({o.retry_after for o in outcomes if o.retry_after}),
+        "problem_types_503": dict(Counter(o.detail for o in outcomes if o.kind == "refused")),
+        "error_examples": [asdict(o) for o in errors[:5]],
+    }
+
+
+def run_phase(
+    server: Gunicorn,
+    texts: list[str],
+    *,
+    clients: int,
+    duration: float,
+    prefix: str,
+    backoff: bool,
+    rss_every: float = 10.0,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``clients`` clients for ``duration`` seconds; the summary and RSS samples taken meanwhile."""
+    assert server.proc is not None
+    pool = Clients(server.url, texts, clients, prefix=prefix, backoff=backoff)
+    samples: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    pool.start(duration)
+    next_sample = t0
+    while any(t.is_alive() for t in pool._threads):
+        if time.monotonic() >= next_sample:
+            samples.append(
+                {
+                    "t_s": round(time.monotonic() - t0, 1),
+                    "rss_mib": list(workers_rss(server.proc.pid).values()),
+                }
+            )
+            next_sample += rss_every
+        time.sleep(0.2)
+    wall = max((o.t_done for o in pool.outcomes), default=t0) - t0
+    return summarise(pool.outcomes, wall_s=wall), samples
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    env = {}
+    for flag, name in (
+        ("workers", "WORKERS"),
+        ("threads", "THREADS"),
+        ("max_concurrency", "MAX_CONCURRENCY"),
+        ("max_queue", "MAX_QUEUE"),
+        ("queue_timeout", "QUEUE_TIMEOUT_S"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            env[f"TAGGER_{name}"] = str(value)
+    if args.engine_factory:
+        env["TAGGER_ENGINE_FACTORY"] = args.engine_factory
+    return env
+
+
+def effective_settings(env: dict[str, str]) -> dict[str, Any]:
+    from service.config import env_value
+
+    names = (
+        "WORKERS",
+        "THREADS",
+        "MAX_CONCURRENCY",
+        "MAX_QUEUE",
+        "QUEUE_TIMEOUT_S",
+        "TIME_BUDGET_S",
+        "RETRY_AFTER_S",
+        "GRACEFUL_TIMEOUT_S",
+    )
+    merged = {**{k: v for k, v in os.environ.items() if k.startswith("TAGGER_")}, **env}
+    return {n: env_value(n, merged) for n in names}
+
+
+def add_server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default=os.environ.get("TAGGER_MODEL", DEFAULT_MODEL),
+        help="model folder (default: models/embedded, or TAGGER_MODEL)",
+    )
+    p.add_argument("--workers", type=int, help="TAGGER_WORKERS (default: the project's, 2)")
+    p.add_argument("--threads", type=int, help="TAGGER_THREADS")
+    p.add_argument("--max-concurrency", type=int, help="TAGGER_MAX_CONCURRENCY (per worker)")
+    p.add_argument("--max-queue", type=int, help="TAGGER_MAX_QUEUE (per worker)")
+    p.add_argument("--queue-timeout", type=float, help="TAGGER_QUEUE_TIMEOUT_S")
+    p.add_argument("--ready-timeout", type=float, default=600.0, help="seconds to wait for the model (600)")
+    p.add_argument(
+        "--engine-factory",
+        help="TAGGER_ENGINE_FACTORY, e.g. bench.common:tagger_without_self_test "
+        "for plumbing runs with a smoke model (never for figures)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_server_flags(p)
+    p.add_argument("--clients", type=int, default=8, help="concurrent clients of the sustained phase (8)")
+    p.add_argument("--duration", type=float, default=120.0, help="seconds of sustained load (120)")
+    p.add_argument("--overload-clients", type=int, default=32, help="clients of the overload phase (32)")
+    p.add_argument(
+        "--overload-duration", type=float, default=20.0, help="seconds of overload; 0 skips it (20)"
+    )
+    p.add_argument("--out", type=Path, default=RESULTS_DIR / "load_test.json")
+    args = p.parse_args(argv)
+    if not Path(args.model).exists():
+        log(f"no model at {args.model}: build it first, or pass --model")
+        return 2
+
+    texts = [a.text for a in seed_articles()]
+    env = server_env(args)
+    settings = effective_settings(env)
+    server = Gunicorn(
+        str(Path(args.model).resolve()), settings["WORKERS"], env={**env, "TAGGER_ACCESS_LOG": "false"}
+    )
+    result: dict[str, Any] = {
+        "test": "load",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "busy_processes_at_start": busy_processes(),
+        "model": args.model,
+        "settings": settings,
+        "seeds": len(texts),
+        "seed_chars": [len(t) for t in texts],
+    }
+    log(f"gunicorn on {server.url}: {settings}")
+    server.start()
+    try:
+        assert server.proc is not None
+        result["ready_s"] = round(server.wait_ready(args.ready_timeout), 2)
+        result["all_workers_ready_s"] = round(server.wait_all_ready(args.ready_timeout), 2)
+        result["rss_at_ready_mib"] = list(workers_rss(server.proc.pid).values())
+        log(
+            f"ready in {result['ready_s']} s (all workers {result['all_workers_ready_s']} s); "
+            f"RSS {result['rss_at_ready_mib']} MiB"
+        )
+
+        # warm-up: every seed once per worker (first calls allocate); not counted
+        warm = Clients(server.url, texts, settings["WORKERS"], prefix="warm", max_requests=len(texts))
+        warm.start(300)
+        warm.join(600)
+        result["warmup"] = summarise(warm.outcomes, wall_s=1.0)["by_kind"]
+        result["rss_before_mib"] = list(workers_rss(server.proc.pid).values())
+        log(f"warm-up {result['warmup']}; RSS before {result['rss_before_mib']} MiB")
+
+        log(f"sustained: {args.clients} clients for {args.duration:.0f} s")
+        summary, samples = run_phase(
+            server, texts, clients=args.clients, duration=args.duration, prefix="load", backoff=True
+        )
+        result["sustained"] = {
+            "clients": args.clients,
+            "duration_s": args.duration,
+            **summary,
+            "rss_samples": samples,
+        }
+        result["rss_after_mib"] = list(workers_rss(server.proc.pid).values())
+        log(_line("sustained", summary) + f"; RSS after {result['rss_after_mib']} MiB")
+
+        if args.overload_duration > 0:
+            log(f"overload: {args.overload_clients} clients for {args.overload_duration:.0f} s")
+            summary, samples = run_phase(
+                server,
+                texts,
+                clients=args.overload_clients,
+                duration=args.overload_duration,
+                prefix="over",
+                backoff=True,
+                rss_every=5.0,
+            )
+            result["overload"] = {
+                "clients": args.overload_clients,
+                "duration_s": args.overload_duration,
+                **summary,
+                "rss_samples": samples,
+            }
+            result["rss_after_overload_mib"] = list(workers_rss(server.proc.pid).values())
+            log(_line("overload", summary))
+    except Exception as exc:  # recorded in the results, which are written all the same
+        result["failed"] = f"{type(exc).__name__}: {exc}"
+        log(f"FAILED: {result['failed']}")
+    finally:
+        t_term = time.monotonic()
+        rc = server.stop(120)
+        result["shutdown"] = {
+            "signal": "SIGTERM",
+            "exit_code": rc,
+            "seconds": round(time.monotonic() - t_term, 2),
+        }
+        log(f"SIGTERM: exit {rc}")
+
+    result["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    before, after = result.get("rss_before_mib") or [], result.get("rss_after_mib") or []
+    if before and after and len(before) == len(after):
+        result["rss_growth_mib"] = [round((a or 0) - (b or 0), 1) for b, a in zip(before, after, strict=True)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    log(f"results in {args.out}")
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "sustained",
+                    "overload",
+                    "rss_before_mib",
+                    "rss_after_mib",
+                    "rss_growth_mib",
+                    "shutdown",
+                )
+                if k in result
+            },
+            indent=2,
+            default=str,
+        )[:6000]
+    )
+    ok = "failed" not in result and result.get("sustained", {}).get("errors", 1) == 0 and rc == 0
+    return 0 if ok else 1
+
+
+def _line(name: str, s: dict[str, Any]) -> str:
+    lat = s["latency_ms"]
+    return (
+        f"{name}: {s['requests']} requests, {s['served_200']} x 200, {s['refused_503']} x 503, "
+        f"{s['errors']} errors; {s['throughput_rps']} req/s; p50/p95/p99 {lat['p50']}/{lat['p95']}/"
+        f"{lat['p99']} ms"
+    )
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())
