@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from service.tagging.types import Entity, Mention
 
 LEADER_LABEL = "political leader"
+COUNTRY_LABEL = "country"
 
 
 def _table(spec: str) -> tuple[str, ...]:
@@ -91,6 +92,12 @@ _LEADER_AFTER = re.compile(
     r"^\s*,\s+(?:(?:the|a|former|then|its|his|her|their)\s+|[A-Z][\w.-]*(?:'s|\u2019s)?\s+){0,3}"
     r"(?i:" + _LEADER_ALT + r")\b"
 )
+# What follows a leader's name in news copy: "Trump takes office", "the Biden administration".
+_LEADER_CONTEXT_AFTER = re.compile(
+    r"^(?:(?:'s|\u2019s)?\s+(?:administration|government|cabinet|presidency)\b"
+    r"|\s+(?:will\s+|is\s+to\s+)?(?:takes?|took|taking|assumes?|assumed|assuming)\s+office\b"
+    r"|\s+(?:was|is|will\s+be)\s+sworn\s+in\b)"
+)
 STOPWORDS = frozenset(
     _table(
         """a | an | the | this | that | these | those | of | in | on | at | to | for | from | by | with |
@@ -124,6 +131,24 @@ _PERSON_WORDS = frozenset(
         politician | politicians | head | athlete | player | players | ceo | executive | minister |
         president | journalist | author | actor | actress | artist | celebrity | name | names | official |
         officials | spokesperson | statesman"""
+    )
+)
+# Words of a caller's label that say it names places or bodies (proper names, like people).
+_NAME_KIND_WORDS = frozenset(
+    _table(
+        """country | countries | nation | nations | state | states | organization | organizations |
+        organisation | organisations | company | companies | institution | institutions | agency |
+        agencies | party | parties | body | corporation | location | locations | place | places | city |
+        cities | region | regions | geographic | geographical | area | team | club | newspaper | outlet |
+        university | government"""
+    )
+)
+# Lower-case words that occur inside proper names ("University of Houston", "Ludwig van Beethoven").
+_CONNECTORS = frozenset(
+    _table(
+        """of | the | and | for | on | upon | in | at | de | du | des | da | do | dos | das | la | le | les |
+        von | van | der | den | al | el | bin | ibn | y | e | di | del | della | und | zu | sur | au | aux |
+        ben | st. | &"""
     )
 )
 LEAD_CHARS = 400
@@ -249,9 +274,27 @@ def is_junk(text: str) -> bool:
     return not words or all(w in STOPWORDS or w in _TITLE_WORDS for w in words)
 
 
+def is_fragment(text: str) -> bool:
+    """A phrase rather than a name: a lower-case word that is not a name connector ("China's support
+    for Russia"), a comma, or an unclosed bracket ("Russia, the problems in the (Taiwan")."""
+    if "," in text or text.count("(") != text.count(")"):
+        return True
+    return any(w.islower() and w not in _CONNECTORS for w in re.findall(r"[^\W\d_][\w'\u2019.-]*", text))
+
+
+def is_name_label(label: str) -> bool:
+    """Whether a label (the caller's wording) asks for proper names: people, places, bodies."""
+    return bool((_PERSON_WORDS | _NAME_KIND_WORDS).intersection(norm(label).split()))
+
+
 def clean(raw: Iterable[RawMention], fields: dict[str, str]) -> list[RawMention]:
-    """Trim each span to its name and drop junk; offsets stay exact in ``fields[m.field]``."""
+    """Trim each span to its name and drop junk; offsets stay exact in ``fields[m.field]``.
+
+    For labels that ask for proper names (:func:`is_name_label`), a span that reads as a phrase
+    (:func:`is_fragment`) is junk too; other labels ("date", "product", "disease") keep theirs.
+    """
     out = []
+    name_label: dict[str, bool] = {}
     for m in raw:
         src = fields[m.field]
         start, end = _trim(src, m.start, m.end)
@@ -259,6 +302,10 @@ def clean(raw: Iterable[RawMention], fields: dict[str, str]) -> list[RawMention]
             continue
         text = src[start:end]
         if is_junk(text):
+            continue
+        if m.label not in name_label:
+            name_label[m.label] = is_name_label(m.label)
+        if name_label[m.label] and is_fragment(text):
             continue
         out.append(replace(m, start=start, end=end, text=text))
     return out
@@ -357,6 +404,7 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
     groups = list(by_key.items())
     person = {k: _is_person_group(g) for k, g in groups}
     parent: dict[str, str] = {}
+    name_part: set[str] = set()  # one-word names the model typed otherwise, joined to a person
 
     def root(k: str) -> str:
         while k in parent:
@@ -374,13 +422,15 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
             ot = other.split()
             if other == k or len(ot) <= len(toks):
                 continue
-            if len(toks) == 1 and person[other] and person[k]:
+            if len(toks) == 1 and person[other] and (person[k] or _person_ish(g)):
                 if toks[0] in (ot[0], ot[-1]):
                     candidates.append(other)
             elif len(toks) >= 2 and ot[-len(toks) :] == toks and person[k] == person[other]:
                 candidates.append(other)
         if candidates:
             parent[k] = _closest(g, [(c, by_key[c]) for c in candidates])
+            if len(toks) == 1 and not person[k]:
+                name_part.add(k)
 
     # 3. acronyms
     for k, g in groups:
@@ -402,17 +452,31 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
     for k, g in groups:
         r = root(k)
         tgt = merged.setdefault(r, _Group(canonical=by_key[r].canonical))
-        tgt.mentions.extend(g.mentions)
+        if k in name_part:
+            # "Xi" read as an organisation beside "Xi Jinping": it is the person, labelled as such
+            label = _majority_label(by_key[r])
+            tgt.mentions.extend(replace(m, label=label, probs=()) for m in g.mentions)
+        else:
+            tgt.mentions.extend(g.mentions)
     for g in merged.values():
         g.mentions.sort(key=_position)
     return sorted(merged.values(), key=lambda g: _position(g.first))
 
 
-def _is_person_group(g: _Group) -> bool:
+def _majority_label(g: _Group) -> str:
     totals: dict[str, float] = defaultdict(float)
     for m in g.mentions:
         totals[m.label] += m.score
-    return is_person_label(max(totals, key=lambda lab: totals[lab]))
+    return max(totals, key=lambda lab: totals[lab])
+
+
+def _is_person_group(g: _Group) -> bool:
+    return is_person_label(_majority_label(g))
+
+
+def _person_ish(g: _Group, floor: float = 0.15) -> bool:
+    """Whether the model gave any mention of the group some score as a person."""
+    return any(s >= floor for m in g.mentions for lab, s in m.label_scores().items() if is_person_label(lab))
 
 
 def _closest(short: _Group, candidates: list[tuple[str, _Group]]) -> str:
@@ -443,7 +507,8 @@ def has_leader_title(m: RawMention, fields: dict[str, str]) -> bool:
         return True
     if _LEADER_BEFORE.search(before):
         return True
-    return bool(_LEADER_AFTER.match(src[m.end : m.end + 60]))
+    after = src[m.end : m.end + 60]
+    return bool(_LEADER_AFTER.match(after) or _LEADER_CONTEXT_AFTER.match(after))
 
 
 def label_of(g: _Group, labels: Sequence[str], fields: dict[str, str]) -> tuple[str, float]:
@@ -456,6 +521,10 @@ def label_of(g: _Group, labels: Sequence[str], fields: dict[str, str]) -> tuple[
     if not totals:
         return "", 0.0
     label = max(totals, key=lambda lab: (totals[lab], -labels.index(lab)))
+    if g.canonical and COUNTRY_LABEL in labels:
+        # the alias table holds countries only
+        label = COUNTRY_LABEL
+        totals[label] = max(totals.get(label, 0.0), max(m.score for m in g.mentions))
     if (
         LEADER_LABEL in labels
         and label != LEADER_LABEL
