@@ -298,3 +298,46 @@ def test_title_mention_lifts_relevance():
     with_title = build_entities([*raw, span(title, "Rome", "location", field="title")], LABELS, body, title)
     assert [e.text for e in without] == ["Berlin", "Rome"]
     assert [e.text for e in with_title] == ["Rome", "Berlin"]
+
+
+# ---------------------------------------------------------------- rules added after reading model output
+
+
+def test_phrase_like_spans_are_dropped_for_name_labels_only():
+    text = "China's support for Russia grew. Russia, the problems in the (Taiwan) remain. Last week ended."
+    raw = [
+        span(text, "China's support for Russia", "country", 0.99),
+        span(text, "Russia, the problems in the (Taiwan", "country", 0.9),
+        span(text, "Last week", "date", 0.9),
+    ]
+    assert summary(build_entities(raw, [*LABELS, "date"], text)) == [("Last week", "date", ["Last week"])]
+
+
+def test_one_word_name_typed_otherwise_joins_the_person_it_names():
+    text = "Xi Jinping arrived. Xi said little."
+    raw = [
+        span(text, "Xi Jinping", "political leader", 0.8),
+        RawMention(20, 22, "Xi", "organization", 0.7, probs=(("person", 0.3),)),
+    ]
+    assert summary(build_entities(raw, LABELS, text)) == [
+        ("Xi Jinping", "political leader", ["Xi Jinping", "Xi"])
+    ]
+
+
+def test_country_short_form_read_as_organisation_is_still_a_country():
+    text = "The DPRK said so. The DPRK agreed."
+    raw = [span(text, "DPRK", "organization", 0.8), span(text, "DPRK", "organization", 0.8, nth=1)]
+    assert summary(build_entities(raw, LABELS, text)) == [("North Korea", "country", ["DPRK", "DPRK"])]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It was the last meeting before Donald Trump takes office in January.",
+        "Officials of the Donald Trump administration disagreed.",
+        "Donald Trump was sworn in on Monday.",
+    ],
+)
+def test_leader_context_after_the_name(text):
+    raw = [span(text, "Donald Trump", "person")]
+    assert build_entities(raw, LABELS, text)[0].label == "political leader"
