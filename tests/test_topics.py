@@ -5,6 +5,9 @@ The texts are written here; the model-marked tests assert exact labels, threshol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 
 from service.tagging.labels import default_labels
@@ -17,7 +20,7 @@ from service.tagging.topics import (
     _Unit,
     borrowed_description,
 )
-from service.tagging.types import Label
+from service.tagging.types import Label, Topic
 
 SPORT_TEXT = (
     "Manchester United beat Liverpool 2-1 at Old Trafford on Sunday.\n\n"
@@ -89,8 +92,10 @@ def scorer() -> TopicScorer:
     return TopicScorer(threads=1)
 
 
-def _score(scorer: TopicScorer, text: str, labels: list[Label], **kw: object) -> list:
-    return scorer.score(text, sentence_spans(text), labels, **kw)  # type: ignore[arg-type]
+def _score(
+    scorer: TopicScorer, text: str, labels: list[Label], threshold: float | None = None
+) -> list[Topic]:
+    return scorer.score(text, sentence_spans(text), labels, threshold=threshold)
 
 
 @pytest.mark.model
@@ -171,7 +176,7 @@ def test_label_vectors_are_cached(scorer: TopicScorer, monkeypatch: pytest.Monke
     calls: list[int] = []
     encode = scorer.encoder.encode
 
-    def counting(texts):  # type: ignore[no-untyped-def]
+    def counting(texts: Sequence[str]) -> np.ndarray:
         calls.append(len(texts))
         return encode(texts)
 
