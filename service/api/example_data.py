@@ -24,4 +24,549 @@ REQUEST: Any = json.loads(r'''{
  ]
 }''')
 
-RESPONSE: Any = json.loads(r'''null''')
+RESPONSE: Any = json.loads(r'''{
+ "id": "003_090dc6e6d90a93b1",
+ "entities": [
+  {
+   "text": "United States",
+   "label": "country",
+   "score": 0.999,
+   "relevance": 0.8091,
+   "mentions": [
+    {
+     "start": 17,
+     "end": 19,
+     "start_utf16": 17,
+     "end_utf16": 19,
+     "text": "US",
+     "field": "text",
+     "score": 0.928
+    },
+    {
+     "start": 359,
+     "end": 361,
+     "start_utf16": 359,
+     "end_utf16": 361,
+     "text": "US",
+     "field": "text",
+     "score": 0.9831
+    },
+    {
+     "start": 1021,
+     "end": 1023,
+     "start_utf16": 1021,
+     "end_utf16": 1023,
+     "text": "US",
+     "field": "text",
+     "score": 0.9862
+    },
+    {
+     "start": 1179,
+     "end": 1181,
+     "start_utf16": 1179,
+     "end_utf16": 1181,
+     "text": "US",
+     "field": "text",
+     "score": 0.9992
+    },
+    {
+     "start": 1528,
+     "end": 1541,
+     "start_utf16": 1528,
+     "end_utf16": 1541,
+     "text": "United States",
+     "field": "text",
+     "score": 0.9963
+    }
+   ]
+  },
+  {
+   "text": "Russia",
+   "label": "country",
+   "score": 0.999,
+   "relevance": 0.804,
+   "mentions": [
+    {
+     "start": 57,
+     "end": 63,
+     "start_utf16": 57,
+     "end_utf16": 63,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9289
+    },
+    {
+     "start": 604,
+     "end": 610,
+     "start_utf16": 604,
+     "end_utf16": 610,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9985
+    },
+    {
+     "start": 698,
+     "end": 704,
+     "start_utf16": 698,
+     "end_utf16": 704,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9991
+    },
+    {
+     "start": 1195,
+     "end": 1201,
+     "start_utf16": 1195,
+     "end_utf16": 1201,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9588
+    },
+    {
+     "start": 1838,
+     "end": 1844,
+     "start_utf16": 1838,
+     "end_utf16": 1844,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9781
+    }
+   ]
+  },
+  {
+   "text": "China",
+   "label": "country",
+   "score": 0.999,
+   "relevance": 0.7381,
+   "mentions": [
+    {
+     "start": 362,
+     "end": 367,
+     "start_utf16": 362,
+     "end_utf16": 367,
+     "text": "China",
+     "field": "text",
+     "score": 0.9831
+    },
+    {
+     "start": 584,
+     "end": 589,
+     "start_utf16": 584,
+     "end_utf16": 589,
+     "text": "China",
+     "field": "text",
+     "score": 0.9982
+    },
+    {
+     "start": 1186,
+     "end": 1191,
+     "start_utf16": 1186,
+     "end_utf16": 1191,
+     "text": "China",
+     "field": "text",
+     "score": 0.9888
+    },
+    {
+     "start": 1397,
+     "end": 1402,
+     "start_utf16": 1397,
+     "end_utf16": 1402,
+     "text": "China",
+     "field": "text",
+     "score": 0.9986
+    }
+   ]
+  },
+  {
+   "text": "Ukraine",
+   "label": "country",
+   "score": 0.9192,
+   "relevance": 0.7261,
+   "mentions": [
+    {
+     "start": 78,
+     "end": 85,
+     "start_utf16": 78,
+     "end_utf16": 85,
+     "text": "Ukraine",
+     "field": "text",
+     "score": 0.7897
+    },
+    {
+     "start": 625,
+     "end": 632,
+     "start_utf16": 625,
+     "end_utf16": 632,
+     "text": "Ukraine",
+     "field": "text",
+     "score": 0.7687
+    },
+    {
+     "start": 1931,
+     "end": 1938,
+     "start_utf16": 1931,
+     "end_utf16": 1938,
+     "text": "Ukraine",
+     "field": "text",
+     "score": 0.7512
+    }
+   ]
+  },
+  {
+   "text": "White House",
+   "label": "organization",
+   "score": 0.936,
+   "relevance": 0.6599,
+   "mentions": [
+    {
+     "start": 292,
+     "end": 303,
+     "start_utf16": 292,
+     "end_utf16": 303,
+     "text": "White House",
+     "field": "text",
+     "score": 0.7876
+    },
+    {
+     "start": 1028,
+     "end": 1039,
+     "start_utf16": 1028,
+     "end_utf16": 1039,
+     "text": "White House",
+     "field": "text",
+     "score": 0.8944
+    }
+   ]
+  },
+  {
+   "text": "Xi",
+   "label": "organization",
+   "score": 0.8268,
+   "relevance": 0.634,
+   "mentions": [
+    {
+     "start": 324,
+     "end": 326,
+     "start_utf16": 324,
+     "end_utf16": 326,
+     "text": "Xi",
+     "field": "text",
+     "score": 0.672
+    },
+    {
+     "start": 976,
+     "end": 978,
+     "start_utf16": 976,
+     "end_utf16": 978,
+     "text": "Xi",
+     "field": "text",
+     "score": 0.7391
+    }
+   ]
+  },
+  {
+   "text": "Joe Biden",
+   "label": "political leader",
+   "score": 0.8425,
+   "relevance": 0.6158,
+   "mentions": [
+    {
+     "start": 30,
+     "end": 39,
+     "start_utf16": 30,
+     "end_utf16": 39,
+     "text": "Joe Biden",
+     "field": "text",
+     "score": 0.8425
+    }
+   ]
+  },
+  {
+   "text": "Peru",
+   "label": "country",
+   "score": 0.9331,
+   "relevance": 0.6119,
+   "mentions": [
+    {
+     "start": 201,
+     "end": 205,
+     "start_utf16": 201,
+     "end_utf16": 205,
+     "text": "Peru",
+     "field": "text",
+     "score": 0.9331
+    }
+   ]
+  },
+  {
+   "text": "Xi Jinping",
+   "label": "political leader",
+   "score": 0.8026,
+   "relevance": 0.5876,
+   "mentions": [
+    {
+     "start": 187,
+     "end": 197,
+     "start_utf16": 187,
+     "end_utf16": 197,
+     "text": "Xi Jinping",
+     "field": "text",
+     "score": 0.8026
+    }
+   ]
+  },
+  {
+   "text": "Taiwan",
+   "label": "country",
+   "score": 0.8662,
+   "relevance": 0.4134,
+   "mentions": [
+    {
+     "start": 862,
+     "end": 868,
+     "start_utf16": 862,
+     "end_utf16": 868,
+     "text": "Taiwan",
+     "field": "text",
+     "score": 0.8662
+    }
+   ]
+  },
+  {
+   "text": "Donald Trump",
+   "label": "political leader",
+   "score": 0.8467,
+   "relevance": 0.3935,
+   "mentions": [
+    {
+     "start": 986,
+     "end": 998,
+     "start_utf16": 986,
+     "end_utf16": 998,
+     "text": "Donald Trump",
+     "field": "text",
+     "score": 0.8467
+    }
+   ]
+  },
+  {
+   "text": "New York Times",
+   "label": "organization",
+   "score": 0.9182,
+   "relevance": 0.3178,
+   "mentions": [
+    {
+     "start": 1685,
+     "end": 1699,
+     "start_utf16": 1685,
+     "end_utf16": 1699,
+     "text": "New York Times",
+     "field": "text",
+     "score": 0.9182
+    }
+   ]
+  },
+  {
+   "text": "NATO",
+   "label": "organization",
+   "score": 0.738,
+   "relevance": 0.2653,
+   "mentions": [
+    {
+     "start": 1813,
+     "end": 1817,
+     "start_utf16": 1813,
+     "end_utf16": 1817,
+     "text": "NATO",
+     "field": "text",
+     "score": 0.738
+    }
+   ]
+  }
+ ],
+ "topics": [
+  {
+   "label": "North Korea",
+   "score": 0.8241,
+   "evidence": [
+    {
+     "start": 1813,
+     "end": 1939,
+     "start_utf16": 1813,
+     "end_utf16": 1939,
+     "text": "NATO countries condemned Russia and North Korea's decision to engage North Korean troops in combat operations against Ukraine.",
+     "field": "text"
+    },
+    {
+     "start": 1513,
+     "end": 1653,
+     "start_utf16": 1513,
+     "end_utf16": 1653,
+     "text": "Last week, the United States confirmed that North Korean troops had recently participated in hostilities in Kursk Oblast for the first time.",
+     "field": "text"
+    },
+    {
+     "start": 1655,
+     "end": 1811,
+     "start_utf16": 1655,
+     "end_utf16": 1811,
+     "text": "In addition, according to The New York Times, 50,000 Russian and North Korean troops are preparing to launch a large-scale counteroffensive in Kursk Oblast.",
+     "field": "text"
+    }
+   ]
+  },
+  {
+   "label": "diplomacy",
+   "score": 0.5995,
+   "evidence": [
+    {
+     "start": 268,
+     "end": 515,
+     "start_utf16": 268,
+     "end_utf16": 515,
+     "text": "Details: According to a White House official, Biden and Xi are also expected to talk about US-China cooperation, the restoration of military contacts, the global fentanyl crisis and the risks associated with development of artificial intelligence.",
+     "field": "text"
+    },
+    {
+     "start": 517,
+     "end": 705,
+     "start_utf16": 517,
+     "end_utf16": 705,
+     "text": "Additionally, Biden is expected to express his \"deep concern\" over China's support for Russia’s war against Ukraine and the involvement of North Korean military personnel in aiding Russia.",
+     "field": "text"
+    },
+    {
+     "start": 1026,
+     "end": 1192,
+     "start_utf16": 1026,
+     "end_utf16": 1192,
+     "text": "A White House representative emphasised that the next administration will need to find a way to manage the \"tough, complicated relationship\" between the US and China.",
+     "field": "text"
+    }
+   ]
+  },
+  {
+   "label": "Taiwan",
+   "score": 0.5359,
+   "evidence": [
+    {
+     "start": 707,
+     "end": 896,
+     "start_utf16": 707,
+     "end_utf16": 896,
+     "text": "He also plans to raise concerns about China’s role in cyberattacks on US critical civilian infrastructure and Beijing’s increased military activity around Taiwan and in the South China Sea.",
+     "field": "text"
+    },
+    {
+     "start": 1194,
+     "end": 1498,
+     "start_utf16": 1194,
+     "end_utf16": 1498,
+     "text": "\"Russia, cross-strait issues, the South China Sea and cyber [security] are areas the next administration is going to need to think about carefully, because those are areas of deep policy difference with China, and I don't expect that will disappear,\" the official said in a conversation with journalists.",
+     "field": "text"
+    },
+    {
+     "start": 1026,
+     "end": 1192,
+     "start_utf16": 1026,
+     "end_utf16": 1192,
+     "text": "A White House representative emphasised that the next administration will need to find a way to manage the \"tough, complicated relationship\" between the US and China.",
+     "field": "text"
+    }
+   ]
+  },
+  {
+   "label": "war in Ukraine",
+   "score": 0.5213,
+   "evidence": [
+    {
+     "start": 1,
+     "end": 206,
+     "start_utf16": 1,
+     "end_utf16": 206,
+     "text": "date 2024-11-14 US President Joe Biden plans to discuss Russia's war against Ukraine and the potential involvement of North Korean soldiers in it during a meeting with Chinese President Xi Jinping in Peru.",
+     "field": "text"
+    },
+    {
+     "start": 517,
+     "end": 705,
+     "start_utf16": 517,
+     "end_utf16": 705,
+     "text": "Additionally, Biden is expected to express his \"deep concern\" over China's support for Russia’s war against Ukraine and the involvement of North Korean military personnel in aiding Russia.",
+     "field": "text"
+    },
+    {
+     "start": 1813,
+     "end": 1939,
+     "start_utf16": 1813,
+     "end_utf16": 1939,
+     "text": "NATO countries condemned Russia and North Korea's decision to engage North Korean troops in combat operations against Ukraine.",
+     "field": "text"
+    }
+   ]
+  },
+  {
+   "label": "military",
+   "score": 0.5181,
+   "evidence": [
+    {
+     "start": 268,
+     "end": 515,
+     "start_utf16": 268,
+     "end_utf16": 515,
+     "text": "Details: According to a White House official, Biden and Xi are also expected to talk about US-China cooperation, the restoration of military contacts, the global fentanyl crisis and the risks associated with development of artificial intelligence.",
+     "field": "text"
+    },
+    {
+     "start": 707,
+     "end": 896,
+     "start_utf16": 707,
+     "end_utf16": 896,
+     "text": "He also plans to raise concerns about China’s role in cyberattacks on US critical civilian infrastructure and Beijing’s increased military activity around Taiwan and in the South China Sea.",
+     "field": "text"
+    },
+    {
+     "start": 517,
+     "end": 705,
+     "start_utf16": 517,
+     "end_utf16": 705,
+     "text": "Additionally, Biden is expected to express his \"deep concern\" over China's support for Russia’s war against Ukraine and the involvement of North Korean military personnel in aiding Russia.",
+     "field": "text"
+    }
+   ]
+  },
+  {
+   "label": "cyberattacks",
+   "score": 0.5036,
+   "evidence": [
+    {
+     "start": 707,
+     "end": 896,
+     "start_utf16": 707,
+     "end_utf16": 896,
+     "text": "He also plans to raise concerns about China’s role in cyberattacks on US critical civilian infrastructure and Beijing’s increased military activity around Taiwan and in the South China Sea.",
+     "field": "text"
+    }
+   ]
+  }
+ ],
+ "model": {
+  "name": "newsroom-gliner-minilm",
+  "version": "0dceedd42b6a19db"
+ },
+ "labels_version": "2026.11.1",
+ "coverage": {
+  "chars": 1941,
+  "words": 349,
+  "chunks": 6,
+  "truncated": false
+ },
+ "timings_ms": {
+  "model": 4796,
+  "entities": 25,
+  "topics": 1472,
+  "total": 6301,
+  "queue": 0,
+  "request": 6303
+ }
+}''')
