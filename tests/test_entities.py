@@ -341,3 +341,15 @@ def test_country_short_form_read_as_organisation_is_still_a_country():
 def test_leader_context_after_the_name(text):
     raw = [span(text, "Donald Trump", "person")]
     assert build_entities(raw, LABELS, text)[0].label == "political leader"
+
+
+def test_threshold_applies_to_the_aggregated_entity_score():
+    text = "Kursk Oblast was shelled. Troops left Kursk Oblast. Lima was quiet."
+    raw = [
+        span(text, "Kursk Oblast", "location", 0.4),
+        span(text, "Kursk Oblast", "location", 0.4, nth=1),
+        span(text, "Lima", "location", 0.4),
+    ]
+    ents = build_entities(raw, LABELS, text, threshold=0.5)
+    assert [(e.text, e.score) for e in ents] == [("Kursk Oblast", 0.52)]
+    assert [e.text for e in build_entities(raw, LABELS, text, threshold=0.4)] == ["Kursk Oblast", "Lima"]

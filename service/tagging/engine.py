@@ -52,6 +52,8 @@ def _topic_scorer_class() -> Any:
 
 
 LabelsIn = Sequence[Label | str] | None
+MENTION_FLOOR_RATIO = 0.5  # mentions are kept from threshold * this
+MIN_FLOOR = 0.05  # never ask the model for every span
 
 
 @dataclass(frozen=True)
@@ -164,14 +166,18 @@ class Tagger:
         top_labels = _as_labels(topic_labels, default_labels().topic_labels)
         thr = self.threshold if threshold is None else threshold
 
-        raw, chunks = self._entities_raw(documents, ent_labels, thr, deadline)
+        # Mentions are collected down to half the threshold; the threshold applies to each entity's
+        # aggregated score (two mentions at 0.4 make an entity at 0.52). Measured on held-out BBC
+        # articles against the spaCy teachers: recall +1.8 points at equal precision (README).
+        floor = max(thr * MENTION_FLOOR_RATIO, MIN_FLOOR)
+        raw, chunks = self._entities_raw(documents, ent_labels, floor, deadline)
         t_model = time.perf_counter()
 
         results: list[TagResult] = []
         names = [lab.name for lab in ent_labels]
         for i, doc in enumerate(documents):
             td = time.perf_counter()
-            entities = build_entities(raw[i], names, doc.text, doc.title) if names else []
+            entities = build_entities(raw[i], names, doc.text, doc.title, threshold=thr) if names else []
             t_ent = time.perf_counter()
             _check(deadline)
             topics = self._topics(doc, top_labels, topic_threshold)

@@ -30,7 +30,9 @@ The steps, each a function below so tests can feed hand-made spans without a mod
    followed by one in apposition ("Xi, China's president").
 5. The entity score is a damped noisy-OR of its three best mention scores,
    ``1 - (1 - s1)(1 - s2/2)(1 - s3/2)``: one confident mention gives its score, repetition adds a
-   little, and it never reaches 1 from many weak mentions.
+   little, and it never reaches 1 from many weak mentions. A caller's threshold applies to this
+   score (the engine collects mentions from half the threshold): one mention at 0.4 is not an
+   entity at threshold 0.5, two are (0.52).
 6. Relevance in [0, 1]: ``0.35 * frequency + 0.25 * earliness + 0.2 * prominence + 0.2 * score``
    where frequency is ``log(1 + n) / log(11)`` capped at 1 (ten mentions saturate), earliness is
    ``1 - first_offset / len(text)``, prominence is 1 for a title mention, 0.5 for a mention in the
@@ -44,6 +46,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from service.tagging.types import Entity, Mention
 
@@ -196,6 +199,7 @@ def _position(m: RawMention) -> tuple[int, int]:
 # --------------------------------------------------------------------------- normalisation
 
 
+@lru_cache(maxsize=65536)
 def norm(s: str) -> str:
     """Lower case, typographic apostrophes unified, possessive dropped, punctuation as spaces."""
     s = s.lower().replace("\u2019", "'")
@@ -205,6 +209,7 @@ def norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+@lru_cache(maxsize=65536)
 def strip_titles(name: str) -> str:
     """A person's ``name`` without leading titles, honorifics and their qualifiers.
 
@@ -216,6 +221,7 @@ def strip_titles(name: str) -> str:
     return rest if rest[:1].isupper() else name
 
 
+@lru_cache(maxsize=65536)
 def key_of(name: str, person: bool = False) -> str:
     """Grouping key: normalised name without a leading "the" (and, for people, titles)."""
     k = norm(strip_titles(name) if person else name)
@@ -224,6 +230,7 @@ def key_of(name: str, person: bool = False) -> str:
     return k
 
 
+@lru_cache(maxsize=65536)
 def is_person_label(label: str) -> bool:
     """Whether a label (the caller's wording) names people."""
     return bool(_PERSON_WORDS.intersection(norm(label).split()))
@@ -282,6 +289,7 @@ def is_fragment(text: str) -> bool:
     return any(w.islower() and w not in _CONNECTORS for w in re.findall(r"[^\W\d_][\w'\u2019.-]*", text))
 
 
+@lru_cache(maxsize=65536)
 def is_name_label(label: str) -> bool:
     """Whether a label (the caller's wording) asks for proper names: people, places, bodies."""
     return bool((_PERSON_WORDS | _NAME_KIND_WORDS).intersection(norm(label).split()))
@@ -329,11 +337,12 @@ def dedupe(raw: Iterable[RawMention]) -> list[RawMention]:
         top = m if m.score > old.score else old
         best[k] = replace(top, probs=tuple(sorted(probs.items())))
     kept: list[RawMention] = []
-    taken: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    taken: dict[str, set[int]] = defaultdict(set)  # character positions already in a kept span
     for m in sorted(best.values(), key=lambda m: (-m.score, m.start)):
-        if any(m.start < e and s < m.end for s, e in taken[m.field]):
+        used = taken[m.field]
+        if any(i in used for i in range(m.start, m.end)):
             continue
-        taken[m.field].append((m.start, m.end))
+        used.update(range(m.start, m.end))
         kept.append(m)
     return sorted(kept, key=_position)
 
@@ -358,6 +367,17 @@ def _initials(name: str) -> set[str]:
 def _acronym(text: str) -> str | None:
     s = text.replace(".", "")
     return s if 2 <= len(s) <= 6 and s.isalpha() and s.isupper() else None
+
+
+_DEFINITION = re.compile(r"\(\s*((?:[A-Z]\.?){2,6})\s*\)")
+
+
+def _acronym_definitions(text: str) -> dict[str, list[str]]:
+    """Acronym -> the text just before each "(ACR)" in ``text`` (where a long form defines it)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for m in _DEFINITION.finditer(text):
+        out[m.group(1).replace(".", "")].append(text[max(0, m.start() - 120) : m.start()].rstrip())
+    return out
 
 
 def _split_compounds(mentions: list[RawMention], keys: set[str]) -> list[RawMention]:
@@ -411,28 +431,34 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
             k = parent[k]
         return k
 
-    # 2. short names into longer ones
-    long_keys = [k for k, _ in groups if not k.startswith("alias:")]
+    # 2. short names into longer ones (indexes keep this linear in the number of names)
+    name_parts: dict[str, list[str]] = defaultdict(list)  # first/last word -> person names
+    suffixes: dict[tuple[str, ...], list[str]] = defaultdict(list)  # last words -> longer names
+    for k, _ in groups:
+        if k.startswith("alias:"):
+            continue
+        toks = k.split()
+        if len(toks) >= 2 and person[k]:
+            for part in {toks[0], toks[-1]}:
+                name_parts[part].append(k)
+        for n in range(2, len(toks)):
+            suffixes[tuple(toks[-n:])].append(k)
     for k, g in groups:
         if k.startswith("alias:"):
             continue
         toks = k.split()
-        candidates = []
-        for other in long_keys:
-            ot = other.split()
-            if other == k or len(ot) <= len(toks):
-                continue
-            if len(toks) == 1 and person[other] and (person[k] or _person_ish(g)):
-                if toks[0] in (ot[0], ot[-1]):
-                    candidates.append(other)
-            elif len(toks) >= 2 and ot[-len(toks) :] == toks and person[k] == person[other]:
-                candidates.append(other)
+        if len(toks) == 1:
+            ok = person[k] or _person_ish(g)
+            candidates = [o for o in name_parts.get(toks[0], ()) if o != k] if ok else []
+        else:
+            candidates = [o for o in suffixes.get(tuple(toks), ()) if person[o] == person[k]]
         if candidates:
             parent[k] = _closest(g, [(c, by_key[c]) for c in candidates])
             if len(toks) == 1 and not person[k]:
                 name_part.add(k)
 
     # 3. acronyms
+    linked_before = _acronym_definitions(text)
     for k, g in groups:
         acr = _acronym(g.mentions[0].text)
         if not acr or k in parent or person[k] or k.startswith("alias:"):
@@ -441,9 +467,7 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
             if other == k or person[other] or other.startswith("alias:"):
                 continue
             long_text = og.mentions[0].text
-            linked = re.search(
-                re.escape(long_text) + r"\s*\(\s*" + re.escape(g.mentions[0].text) + r"\s*\)", text
-            )
+            linked = any(before.endswith(long_text) for before in linked_before.get(acr, ()))
             if linked or acr in _initials(long_text):
                 parent[k] = other
                 break
@@ -591,8 +615,11 @@ def build_entities(
     labels: Sequence[str],
     text: str,
     title: str | None = None,
+    *,
+    threshold: float | None = None,
 ) -> list[Entity]:
-    """The whole pipeline: clean, dedupe, group, label, score, rank. Only ``labels`` come back."""
+    """The whole pipeline: clean, dedupe, group, label, score, rank. Only ``labels`` come back, and
+    with ``threshold`` only entities whose aggregated score reaches it."""
     fields = {"text": text}
     if title is not None:
         fields["title"] = title
@@ -610,6 +637,8 @@ def build_entities(
                 for s, m in zip(label_scores, g.mentions, strict=True)
             ]
         score = round(entity_score(label_scores), 4)
+        if threshold is not None and score < threshold:
+            continue
         ments = [Mention(m.start, m.end, m.text, round(m.score, 4), m.field) for m in g.mentions]
         out.append(
             Entity(
