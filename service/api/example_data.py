@@ -178,6 +178,41 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
+   "text": "Joe Biden",
+   "label": "political leader",
+   "score": 0.891,
+   "relevance": 0.7267,
+   "mentions": [
+    {
+     "start": 30,
+     "end": 39,
+     "start_utf16": 30,
+     "end_utf16": 39,
+     "text": "Joe Biden",
+     "field": "text",
+     "score": 0.8425
+    },
+    {
+     "start": 314,
+     "end": 319,
+     "start_utf16": 314,
+     "end_utf16": 319,
+     "text": "Biden",
+     "field": "text",
+     "score": 0.4092
+    },
+    {
+     "start": 531,
+     "end": 536,
+     "start_utf16": 531,
+     "end_utf16": 536,
+     "text": "Biden",
+     "field": "text",
+     "score": 0.2592
+    }
+   ]
+  },
+  {
    "text": "Ukraine",
    "label": "country",
    "score": 0.9192,
@@ -213,6 +248,41 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
+   "text": "Xi Jinping",
+   "label": "political leader",
+   "score": 0.9174,
+   "relevance": 0.7117,
+   "mentions": [
+    {
+     "start": 187,
+     "end": 197,
+     "start_utf16": 187,
+     "end_utf16": 197,
+     "text": "Xi Jinping",
+     "field": "text",
+     "score": 0.8026
+    },
+    {
+     "start": 324,
+     "end": 326,
+     "start_utf16": 324,
+     "end_utf16": 326,
+     "text": "Xi",
+     "field": "text",
+     "score": 0.672
+    },
+    {
+     "start": 976,
+     "end": 978,
+     "start_utf16": 976,
+     "end_utf16": 978,
+     "text": "Xi",
+     "field": "text",
+     "score": 0.7391
+    }
+   ]
+  },
+  {
    "text": "White House",
    "label": "organization",
    "score": 0.936,
@@ -239,49 +309,6 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
-   "text": "Xi",
-   "label": "organization",
-   "score": 0.8268,
-   "relevance": 0.634,
-   "mentions": [
-    {
-     "start": 324,
-     "end": 326,
-     "start_utf16": 324,
-     "end_utf16": 326,
-     "text": "Xi",
-     "field": "text",
-     "score": 0.672
-    },
-    {
-     "start": 976,
-     "end": 978,
-     "start_utf16": 976,
-     "end_utf16": 978,
-     "text": "Xi",
-     "field": "text",
-     "score": 0.7391
-    }
-   ]
-  },
-  {
-   "text": "Joe Biden",
-   "label": "political leader",
-   "score": 0.8425,
-   "relevance": 0.6158,
-   "mentions": [
-    {
-     "start": 30,
-     "end": 39,
-     "start_utf16": 30,
-     "end_utf16": 39,
-     "text": "Joe Biden",
-     "field": "text",
-     "score": 0.8425
-    }
-   ]
-  },
-  {
    "text": "Peru",
    "label": "country",
    "score": 0.9331,
@@ -295,23 +322,6 @@ RESPONSE: Any = json.loads(r'''{
      "text": "Peru",
      "field": "text",
      "score": 0.9331
-    }
-   ]
-  },
-  {
-   "text": "Xi Jinping",
-   "label": "political leader",
-   "score": 0.8026,
-   "relevance": 0.5876,
-   "mentions": [
-    {
-     "start": 187,
-     "end": 197,
-     "start_utf16": 187,
-     "end_utf16": 197,
-     "text": "Xi Jinping",
-     "field": "text",
-     "score": 0.8026
     }
    ]
   },
@@ -562,11 +572,11 @@ RESPONSE: Any = json.loads(r'''{
   "truncated": false
  },
  "timings_ms": {
-  "model": 4796,
-  "entities": 25,
-  "topics": 1472,
-  "total": 6301,
+  "model": 24308,
+  "entities": 22,
+  "topics": 2037,
+  "total": 26367,
   "queue": 0,
-  "request": 6303
+  "request": 26368
  }
 }''')
