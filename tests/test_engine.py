@@ -152,3 +152,20 @@ def test_model_passed_its_self_test(tagger):
     assert set(tagger.loaded.self_test) == {"Joe Biden", "Xi Jinping", "Peru"}
     assert min(tagger.loaded.self_test.values()) >= 0.3
     assert tagger.info.name and tagger.info.version
+
+
+def test_fast_span_head_gives_the_stock_spans_and_scores(tagger):
+    assert tagger.loaded.fast_span_head is True
+    inner = tagger.model.model
+    text = "Chancellor Olaf Scholz met Reuters editors in Berlin. The U.S. embassy in Paris stayed closed."
+    fast = inner.forward
+    try:
+        del inner.forward  # the class's own forward again
+        stock = tagger.model.inference([text], LABELS, threshold=0.1)[0]
+    finally:
+        inner.forward = fast
+    got = tagger.model.inference([text], LABELS, threshold=0.1)[0]
+    assert [(e["start"], e["end"], e["label"]) for e in got] == [
+        (e["start"], e["end"], e["label"]) for e in stock
+    ]
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(got, stock, strict=True)) < 1e-4
