@@ -90,8 +90,8 @@ def split_windows(
     """Cut ``text`` into sentence-aligned windows of at most ``window_words`` words.
 
     Consecutive windows share their last/first ``overlap`` sentences (fewer when those would fill
-    more than half a window, or make no progress). ``word_cost``/``max_cost`` optionally bound the summed cost (sub-word tokens) of a
-    window too. Text without words gives no windows.
+    more than half a window, or make no progress). ``word_cost``/``max_cost`` optionally bound the
+    summed cost (sub-word tokens) of a window too. Text without words gives no windows.
     """
     if window_words < 1:
         raise ValueError("window_words must be at least 1")
