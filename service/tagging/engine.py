@@ -82,6 +82,8 @@ class Tagger:
     windows; ``batch_size`` is the number of windows per forward pass. ``use_descriptions`` sends a
     label's description to the model instead of its name (off by default: measured worse on the
     embedded model, see README). ``topics=False`` skips loading the topic scorer.
+    ``fast_span_head=False`` keeps GLiNER's stock span scoring (see
+    :func:`service.tagging.loading.install_fast_span_head`; same output, slower).
     """
 
     def __init__(
@@ -97,12 +99,13 @@ class Tagger:
         encoder_path: str | None = None,
         topics: bool = True,
         self_test: bool = True,
+        fast_span_head: bool = True,
         setting: str = "TAGGER_MODEL",
     ) -> None:
         t0 = time.perf_counter()
         self.threads = set_threads(threads)
         self.loaded: LoadedModel = load_model(
-            model, setting=setting, threads=self.threads, run_self_test=self_test
+            model, setting=setting, threads=self.threads, run_self_test=self_test, fast=fast_span_head
         )
         self.model = self.loaded.model
         self.threshold = threshold
