@@ -630,12 +630,15 @@ def build_entities(
         label, _ = label_of(g, labels, fields)
         if not label:
             continue
-        label_scores = [m.label_scores().get(label, 0.0) for m in g.mentions]
-        if label == LEADER_LABEL:  # promoted by title: the person scores count
+        if g.canonical:  # a country of the alias table, whatever the model typed it as
+            label_scores = [max(m.label_scores().values()) for m in g.mentions]
+        elif label == LEADER_LABEL:  # maybe promoted by a title: the person scores count
             label_scores = [
-                max(s, *(v for k, v in m.label_scores().items() if is_person_label(k)))
-                for s, m in zip(label_scores, g.mentions, strict=True)
+                max((v for k, v in m.label_scores().items() if k == label or is_person_label(k)), default=0.0)
+                for m in g.mentions
             ]
+        else:
+            label_scores = [m.label_scores().get(label, 0.0) for m in g.mentions]
         score = round(entity_score(label_scores), 4)
         if threshold is not None and score < threshold:
             continue
