@@ -68,9 +68,7 @@ def long_text(target_words: int) -> tuple[str, str]:
 @pytest.mark.slow
 def test_twenty_thousand_words_are_read_end_to_end(tagger):
     text, last = long_text(20_000)
-    t0 = time.perf_counter()
     result = tagger.tag(text, LABELS, [])
-    elapsed = time.perf_counter() - t0
     cov = result.coverage
     assert cov.truncated is False
     assert cov.chars == len(text)
@@ -89,7 +87,6 @@ def test_twenty_thousand_words_are_read_end_to_end(tagger):
     starts = [m.start for m in scholz.mentions]
     assert len(starts) == len(set(starts))
     assert len(starts) >= 0.9 * expected
-    assert elapsed < 120
 
 
 def test_overlap_finds_each_mention_once(tagger):
