@@ -10,7 +10,9 @@ configuration table), so the same file serves ``make run``, the Docker image and
 - torch threads per worker = CPUs / workers, unless ``TAGGER_TORCH_THREADS`` says otherwise.
 - ``timeout`` is well above the model's load time (and the time budget); ``graceful_timeout`` gives
   in-flight requests their whole time budget on SIGTERM: gunicorn stops accepting, lets the workers
-  finish what they are doing, and exits 0.
+  finish what they are doing, and exits 0. The workers close their listening socket at once
+  (``service/gunicorn_worker.py``), so a new connection is refused instead of waiting unanswered
+  in the listen backlog until the drain ends.
 - Logs: the app writes one JSON access line per request (with the request id), so gunicorn's own
   access log is off; gunicorn's error log is JSON too.
 """
@@ -27,7 +29,9 @@ _port = env_value("PORT")
 
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 workers = env_value("WORKERS")
-worker_class = "gthread"
+# gthread that refuses new connections at once on SIGTERM instead of holding them unanswered in the
+# listen backlog until the drain ends (service/gunicorn_worker.py)
+worker_class = "service.gunicorn_worker.DrainingThreadWorker"
 threads = env_value("THREADS")
 preload_app = False
 timeout = env_value("WORKER_TIMEOUT_S")

@@ -156,6 +156,41 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(server_factory):
         _get(server.url + "/healthz", timeout=2)
 
 
+def test_after_sigterm_new_connections_are_refused_at_once_while_in_flight_requests_finish(server_factory):
+    """Stock gthread keeps its listening socket open during the drain: a connection made then waits,
+    unseen, in the kernel's backlog until the worker exits and is reset (bench/fault_test.py measured
+    17 s). The project's worker closes it at once: ECONNREFUSED, and the client can retry elsewhere."""
+    server = server_factory(
+        TAGGER_WORKERS="1",
+        TAGGER_THREADS="4",
+        TAGGER_MAX_CONCURRENCY="2",
+        TAGGER_TEST_DELAY_S="3.0",
+        TAGGER_GRACEFUL_TIMEOUT_S="20",
+    )
+    results: list[tuple[int, dict]] = []
+    threads = [
+        threading.Thread(
+            target=lambda i=i: results.append(
+                _post(server.url + "/v1/tag", {"id": f"r{i}", "text": "Joe Biden in Peru."})
+            )
+        )
+        for i in range(2)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.7)  # both are being tagged (each takes 3 s)
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=10).close()
+    assert time.monotonic() - t0 < 1.0
+    for t in threads:
+        t.join(30)
+    assert sorted(status for status, _ in results) == [200, 200]  # the requests in flight finished
+    assert server.proc.wait(30) == 0
+
+
 def test_a_killed_worker_is_replaced(server_factory):
     server = server_factory(TAGGER_WORKERS="1", TAGGER_THREADS="2")
     (old,) = server.worker_pids()
@@ -186,7 +221,10 @@ def test_gunicorn_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("TAGGER_TORCH_THREADS", "0")
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert conf["bind"] == ["0.0.0.0:9001"]
-    assert conf["workers"] == 3 and conf["threads"] == 6 and conf["worker_class"] == "gthread"
+    assert conf["workers"] == 3 and conf["threads"] == 6
+    assert (
+        conf["worker_class"] == "service.gunicorn_worker.DrainingThreadWorker"
+    )  # gthread, see the test above
     assert conf["preload_app"] is False
     assert conf["graceful_timeout"] == 50  # the whole time budget, and some
     assert conf["timeout"] >= 120
