@@ -166,3 +166,37 @@ def test_fast_span_head_gives_the_stock_spans_and_scores(tagger):
         (e["start"], e["end"], e["label"]) for e in stock
     ]
     assert max(abs(a["score"] - b["score"]) for a, b in zip(got, stock, strict=True)) < 1e-4
+
+
+def test_invisible_characters_do_not_shift_the_words(tagger):
+    splitter = tagger.model.data_processor.words_splitter
+    assert list(splitter("Joe\u200b Biden met \u200b Xi")) == [
+        ("Joe\u200b", 0, 4),
+        ("Biden", 5, 10),
+        ("met", 11, 14),
+        ("Xi", 17, 19),
+    ]
+    assert list(splitter("Jose\u0301 Bi\u00adden")) == [("Jose\u0301", 0, 5), ("Bi\u00adden", 6, 12)]
+    text = "U.S. President Joe\u200b Biden met Chinese President Xi\u00ad Jinping in Lima, Peru, on Saturday."
+    result = tagger.tag(text, LABELS, [])
+    check_offsets(result, text)
+    assert {"Joe Biden", "Xi Jinping", "Peru"} <= set(by_text(result))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  \n\n  ",
+        "\u200b\u200b",
+        "Biden" * 600,
+        "x" * 5000 + " Joe Biden visited Lima, Peru.",
+        " ".join(str(i) for i in range(3000)) + " Joe Biden visited Lima.",
+        "😀😀 Peru and 🇺🇸 U.S. President Joe Biden met in Lima 🎉.",
+    ],
+)
+def test_odd_texts_tag_without_truncation(tagger, text):
+    result = tagger.tag(text, LABELS, [])
+    check_offsets(result, text)
+    assert result.coverage.truncated is False
+    assert result.coverage.chars == len(text)

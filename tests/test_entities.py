@@ -355,3 +355,11 @@ def test_threshold_applies_to_the_aggregated_entity_score():
     ents = build_entities(raw, LABELS, text, threshold=0.5)
     assert [(e.text, e.score) for e in ents] == [("Kursk Oblast", 0.52)]
     assert [e.text for e in build_entities(raw, LABELS, text, threshold=0.4)] == ["Kursk Oblast", "Lima"]
+
+
+def test_canonical_name_drops_invisible_characters_and_folds_whitespace():
+    text = "Joe Bi\u00adden spoke. Then Joe\nBiden left."
+    raw = [span(text, "Joe Bi\u00adden", "person"), span(text, "Joe\nBiden", "person")]
+    (e,) = build_entities(raw, ["person"], text)
+    assert e.text in {"Joe Biden"}
+    assert [m.text for m in e.mentions] == ["Joe Bi\u00adden", "Joe\nBiden"]  # mentions stay exact slices

@@ -173,7 +173,7 @@ class Tagger:
         # aggregated score (two mentions at 0.4 make an entity at 0.52). Measured on held-out BBC
         # articles against the spaCy teachers: recall +1.8 points at equal precision (README).
         floor = max(thr * MENTION_FLOOR_RATIO, MIN_FLOOR)
-        raw, chunks = self._entities_raw(documents, ent_labels, floor, deadline)
+        raw, chunks, truncated = self._entities_raw(documents, ent_labels, floor, deadline)
         t_model = time.perf_counter()
 
         results: list[TagResult] = []
@@ -190,7 +190,10 @@ class Tagger:
                     entities=entities,
                     topics=topics,
                     coverage=Coverage(
-                        chars=len(doc.text), words=len(words(doc.text)), chunks=chunks[i], truncated=False
+                        chars=len(doc.text),
+                        words=len(words(doc.text)),
+                        chunks=chunks[i],
+                        truncated=truncated[i],
                     ),
                     timings_ms={
                         "model": round((t_model - t0) * 1000 / max(len(documents), 1), 1),
@@ -233,8 +236,12 @@ class Tagger:
             self._plans[key] = plan
         return plan
 
+    def _budget(self, plan: _LabelPlan) -> int:
+        """Sub-word tokens left for the text once the label prompt is in the encoder's input."""
+        return self.loaded.max_tokens - plan.prompt_tokens - 2
+
     def _split(self, text: str, plan: _LabelPlan) -> list[Window]:
-        budget = self.loaded.max_tokens - plan.prompt_tokens - 2
+        budget = self._budget(plan)
         if budget < 16:
             raise ValueError("the entity labels leave no room for text in the model's input")
         return split_windows(
@@ -247,17 +254,22 @@ class Tagger:
         labels: Sequence[Label],
         threshold: float,
         deadline: float | None,
-    ) -> tuple[list[list[RawMention]], list[int]]:
+    ) -> tuple[list[list[RawMention]], list[int], list[bool]]:
         """Run every window of every document through the model; spans in document offsets."""
         raw: list[list[RawMention]] = [[] for _ in documents]
         chunks = [0] * len(documents)
+        truncated = [False] * len(documents)
         if not labels:
-            return raw, chunks
+            return raw, chunks, truncated
         plan = self._plan(labels)
+        budget = self._budget(plan)
         jobs: list[_Job] = []
         for i, doc in enumerate(documents):
             wins = self._split(doc.text, plan)
             chunks[i] = len(wins)
+            # only a single "word" longer than the encoder's input (thousands of characters without
+            # a space) can overflow a window; the encoder reads its first part
+            truncated[i] = any(w.cost > budget for w in wins)
             jobs += [_Job(i, "text", w) for w in wins]
             if doc.title and doc.title.strip():
                 jobs += [_Job(i, "title", w) for w in self._split(doc.title, plan)]
@@ -293,7 +305,7 @@ class Tagger:
                                 probs=probs,
                             )
                         )
-        return raw, chunks
+        return raw, chunks, truncated
 
     def _topics(self, doc: Document, labels: Sequence[Label], threshold: float | None) -> list[Topic]:
         if self.topic_scorer is None or not labels:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -201,8 +202,9 @@ def _position(m: RawMention) -> tuple[int, int]:
 
 @lru_cache(maxsize=65536)
 def norm(s: str) -> str:
-    """Lower case, typographic apostrophes unified, possessive dropped, punctuation as spaces."""
-    s = s.lower().replace("\u2019", "'")
+    """Lower case, typographic apostrophes unified, possessive dropped, punctuation as spaces,
+    invisible format characters (soft hyphen, zero-width space) dropped."""
+    s = "".join(c for c in s if unicodedata.category(c) != "Cf").lower().replace("\u2019", "'")
     s = re.sub(r"'s\b", "", s)
     s = re.sub(r"[^\w\s-]|_", " ", s)
     s = re.sub(r"(?<!\w)-|-(?!\w)", " ", s)
@@ -259,7 +261,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
             changed = True
             continue
         last = s[-1]
-        if not last.isalnum() and last != ")":
+        if not last.isalnum() and last != ")" and not unicodedata.category(last).startswith("M"):
             # keep the final dot of an abbreviation ("U.S.", "Corp.")
             if last == "." and (
                 re.search(r"(?:^|[^\w])\w\.\w\.$", s) or re.search(r"\b[A-Z][a-z]{1,3}\.$", s)
@@ -559,13 +561,19 @@ def label_of(g: _Group, labels: Sequence[str], fields: dict[str, str]) -> tuple[
     return label, totals[label]
 
 
+def _display(name: str) -> str:
+    """A name as shown: invisible format characters (soft hyphen, zero-width space) dropped, runs of
+    whitespace (a line break inside a name) as one space."""
+    return " ".join("".join(c for c in name if unicodedata.category(c) != "Cf").split())
+
+
 def canonical_name(g: _Group, person: bool) -> str:
     """The entity's name: alias table's, else the most frequent full form (titles stripped)."""
     if g.canonical:
         return g.canonical
     counts: dict[str, list] = {}
     for m in g.mentions:
-        name = strip_titles(m.text) if person else m.text
+        name = _display(strip_titles(m.text) if person else m.text)
         if name[:4].lower() == "the " and not name.startswith("The "):
             name = name[4:]
         c = counts.setdefault(name, [0, _position(m)])

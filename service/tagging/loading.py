@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,49 @@ class ModelLoadError(RuntimeError):
 
 class ModelSelfTestFailed(RuntimeError):
     """The model loaded but does not tag the self-test sentence: refuse to serve it."""
+
+
+class EncoderWordSplitter:
+    """:class:`NewsWordSplitter`'s words, less the ones the encoder's tokenizer reads as nothing.
+
+    BERT's tokenizer drops format and control characters and lone combining marks (zero-width space,
+    soft hyphen, U+0301 ...). GLiNER gives every word the vector of its first sub-word token, so a
+    "word" of no tokens shifts every later word onto its neighbour's vector. Such a character is
+    glued to the word it touches ("Jose\u0301" stays one word, "Bi\u00adden" becomes one word
+    again) or, standing alone, skipped. On text without such characters this yields exactly the
+    words of :class:`NewsWordSplitter` (the ones the model was trained on).
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._words = NewsWordSplitter()
+        self._tokenizer = tokenizer
+        self._cache: dict[str, bool] = {}
+
+    def _empty(self, word: str) -> bool:
+        if len(word) != 1 or word.isalnum():
+            return False
+        empty = self._cache.get(word)
+        if empty is None:
+            empty = self._cache[word] = not self._tokenizer.tokenize(word)
+        return empty
+
+    def __call__(self, text: str) -> Iterator[tuple[str, int, int]]:
+        """Split ``text`` into ``(word, start, end)``."""
+        cur: list[Any] | None = None  # [start, end] of the word being built
+        glue = False  # the last piece was an empty character glued to ``cur``: the next may join too
+        for word, start, end in self._words(text):
+            if cur is not None and start == cur[1] and (glue or self._empty(word)):
+                glue = self._empty(word)
+                cur[1] = end
+                continue
+            glue = False
+            if self._empty(word):
+                continue  # a lone invisible character
+            if cur is not None:
+                yield text[cur[0] : cur[1]], cur[0], cur[1]
+            cur = [start, end]
+        if cur is not None:
+            yield text[cur[0] : cur[1]], cur[0], cur[1]
 
 
 @dataclass
@@ -124,7 +168,7 @@ def load_model(
         ) from exc
     model = model.to(dtype=torch.float32)
     model.eval()
-    model.data_processor.words_splitter = NewsWordSplitter()
+    model.data_processor.words_splitter = EncoderWordSplitter(model.data_processor.transformer_tokenizer)
     fast_head = install_fast_span_head(model) if fast else False
     tokenizer = model.data_processor.transformer_tokenizer
     max_tokens = int(min(getattr(tokenizer, "model_max_length", 512) or 512, 512))

@@ -36,6 +36,7 @@ class Window:
     end: int
     text: str
     words: int
+    cost: int = 0  # summed ``word_cost`` (sub-word tokens) when one was given
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def split_windows(
             cost += u.cost
             j += 1
         start, end = units[i].start, units[j - 1].end
-        out.append(Window(start, end, text[start:end], n))
+        out.append(Window(start, end, text[start:end], n, cost))
         if j >= len(units):
             break
         # The next window starts up to ``overlap`` units back, while those units fill at most half
