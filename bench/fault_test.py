@@ -43,6 +43,7 @@ from bench.load_test import (
     effective_settings,
     log,
     post_once,
+    served_model,
     server_env,
     summarise,
     workers_rss,
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         result["ready_s"] = round(server.wait_ready(args.ready_timeout), 2)
         result["all_workers_ready_s"] = round(server.wait_all_ready(args.ready_timeout), 2)
         result["rss_mib"] = list(workers_rss(server.proc.pid).values())
+        result["served"] = served_model(server.url)
         if "kill-one" not in args.skip:
             r = result["sigkill_one_worker"] = kill_one_worker(
                 server, texts, args.clients, args.load, args.ready_timeout

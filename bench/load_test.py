@@ -1,17 +1,20 @@
 """Bounded load test of the service under gunicorn, on loopback: throughput, latency, errors, worker RSS.
 
-    .venv/bin/python -m bench.load_test                          # 8 clients for 120 s, then 20 s overload
-    .venv/bin/python -m bench.load_test --duration 15 --overload-duration 0     # a short check
+    .venv/bin/python -m bench.load_test                  # 8 clients for 120 s, then 32 for 20 s (overload)
+    .venv/bin/python -m bench.load_test --clients 8,4    # and then 4 clients for 120 s
+    .venv/bin/python -m bench.load_test --warmup 5 --duration 15 --overload-duration 0   # a short check
 
 What it does, and nothing else:
 
 1. starts gunicorn with the project's ``gunicorn.conf.py`` (``TAGGER_*`` settings from the flags) on
    127.0.0.1 and a free port, and waits until every worker has loaded its model and ``/readyz`` is 200;
-2. warms up (each seed article once per worker), then reads every worker's RSS from ``/proc``;
+2. warms up under load (``--warmup`` seconds, not counted), then reads every worker's RSS from
+   ``/proc``;
 3. **sustained load**: ``--clients`` threads post the seed articles (``seeds/*.txt``, round robin) to
    ``POST /v1/tag`` for ``--duration`` seconds, each on a fresh connection, each waiting for its
    answer before sending the next; a 503 is the service's designed answer to overload, so a client
-   that gets one waits ``Retry-After`` and goes on (counted as a refusal, not an error);
+   that gets one waits ``Retry-After`` and goes on (counted as a refusal, not an error).
+   ``--clients 8,4`` runs one phase after the other; RSS is sampled every 10 s;
 4. **overload** (``--overload-clients``, ``--overload-duration``; 0 skips it): the same with more
    clients than the workers' slots and queues hold, to show what shedding load looks like;
 5. reads the RSS again, sends SIGTERM to the master and checks it exits 0.
@@ -254,6 +257,36 @@ class Clients:
                 self._stop.wait(max(0.0, min(pause, self.stop_at - time.monotonic())))
 
 
+def rss_trend(phases: list[dict[str, Any]], skip_s: float = 30.0) -> list[dict[str, float]]:
+    """Per worker, over the RSS samples of the sustained phases after the first ``skip_s`` seconds:
+    min, max and the least-squares slope in MiB per minute (a leak is a steady positive slope)."""
+    points: list[tuple[float, list[float | None]]] = []
+    offset = 0.0
+    for ph in phases:
+        points += [(offset + x["t_s"], x["rss_mib"]) for x in ph["rss_samples"]]
+        offset += ph["wall_s"]
+    points = [(t, v) for t, v in points if t >= skip_s]
+    if len(points) < 3:
+        return []
+    out = []
+    for w in range(min(len(v) for _, v in points)):
+        xs = [t for t, v in points if v[w] is not None]
+        ys = [float(v[w]) for _, v in points if v[w] is not None]  # type: ignore[arg-type]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        den = sum((x - mx) ** 2 for x in xs)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+        out.append(
+            {
+                "samples": len(xs),
+                "from_s": skip_s,
+                "min_mib": min(ys),
+                "max_mib": max(ys),
+                "slope_mib_per_min": round(slope * 60, 2),
+            }
+        )
+    return out
+
+
 def summarise(outcomes: list[Outcome], *, wall_s: float) -> dict[str, Any]:
     """Counts by kind, throughput and latency percentiles of the 200s (and of the 503s)."""
     kinds = Counter(o.kind for o in outcomes)
@@ -320,6 +353,22 @@ def run_phase(
 # --- main ---------------------------------------------------------------------------------------------
 
 
+def served_model(url: str) -> dict[str, Any] | None:
+    """The model the service says it serves (``GET /readyz``), and the code's git commit."""
+    import subprocess
+
+    import requests
+
+    try:
+        model = requests.get(url + "/readyz", timeout=10).json().get("model")
+    except (requests.RequestException, ValueError):
+        model = None
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {"model": model, "git_commit": commit or None}
+
+
 def server_env(args: argparse.Namespace) -> dict[str, str]:
     env = {}
     for flag, name in (
@@ -378,8 +427,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_server_flags(p)
-    p.add_argument("--clients", type=int, default=8, help="concurrent clients of the sustained phase (8)")
-    p.add_argument("--duration", type=float, default=120.0, help="seconds of sustained load (120)")
+    p.add_argument(
+        "--clients", default="8", help="concurrent clients of the sustained phase; 8,4: two phases (8)"
+    )
+    p.add_argument("--duration", type=float, default=120.0, help="seconds of each sustained phase (120)")
+    p.add_argument("--warmup", type=float, default=20.0, help="seconds of uncounted load first (20)")
     p.add_argument("--overload-clients", type=int, default=32, help="clients of the overload phase (32)")
     p.add_argument(
         "--overload-duration", type=float, default=20.0, help="seconds of overload; 0 skips it (20)"
@@ -413,31 +465,35 @@ def main(argv: list[str] | None = None) -> int:
         result["ready_s"] = round(server.wait_ready(args.ready_timeout), 2)
         result["all_workers_ready_s"] = round(server.wait_all_ready(args.ready_timeout), 2)
         result["rss_at_ready_mib"] = list(workers_rss(server.proc.pid).values())
+        result["served"] = served_model(server.url)
         log(
             f"ready in {result['ready_s']} s (all workers {result['all_workers_ready_s']} s); "
             f"RSS {result['rss_at_ready_mib']} MiB"
         )
 
-        # warm-up: every seed once per worker (first calls allocate); not counted
-        warm = Clients(server.url, texts, settings["WORKERS"], prefix="warm", max_requests=len(texts))
-        warm.start(300)
-        warm.join(600)
-        result["warmup"] = summarise(warm.outcomes, wall_s=1.0)["by_kind"]
-        result["rss_before_mib"] = list(workers_rss(server.proc.pid).values())
-        log(f"warm-up {result['warmup']}; RSS before {result['rss_before_mib']} MiB")
-
-        log(f"sustained: {args.clients} clients for {args.duration:.0f} s")
-        summary, samples = run_phase(
-            server, texts, clients=args.clients, duration=args.duration, prefix="load", backoff=True
+        # warm-up, not counted: the first calls allocate, and each of a worker's threads that tags
+        # grows the allocator's arenas once; RSS is "before" after this
+        clients = [int(c) for c in str(args.clients).split(",")]
+        log(f"warm-up: {max(clients)} clients for {args.warmup:.0f} s")
+        warm, _ = run_phase(
+            server, texts, clients=max(clients), duration=args.warmup, prefix="warm", backoff=True
         )
-        result["sustained"] = {
-            "clients": args.clients,
-            "duration_s": args.duration,
-            **summary,
-            "rss_samples": samples,
-        }
+        result["warmup"] = {"clients": max(clients), "duration_s": args.warmup, **warm}
+        result["rss_before_mib"] = list(workers_rss(server.proc.pid).values())
+        log(_line("warm-up", warm) + f"; RSS before {result['rss_before_mib']} MiB")
+
+        result["sustained"] = []
+        for n in clients:
+            log(f"sustained: {n} clients for {args.duration:.0f} s")
+            summary, samples = run_phase(
+                server, texts, clients=n, duration=args.duration, prefix=f"load{n}", backoff=True
+            )
+            result["sustained"].append(
+                {"clients": n, "duration_s": args.duration, **summary, "rss_samples": samples}
+            )
+            log(_line(f"sustained {n}", summary))
         result["rss_after_mib"] = list(workers_rss(server.proc.pid).values())
-        log(_line("sustained", summary) + f"; RSS after {result['rss_after_mib']} MiB")
+        log(f"RSS after {result['rss_after_mib']} MiB")
 
         if args.overload_duration > 0:
             log(f"overload: {args.overload_clients} clients for {args.overload_duration:.0f} s")
@@ -475,28 +531,27 @@ def main(argv: list[str] | None = None) -> int:
     before, after = result.get("rss_before_mib") or [], result.get("rss_after_mib") or []
     if before and after and len(before) == len(after):
         result["rss_growth_mib"] = [round((a or 0) - (b or 0), 1) for b, a in zip(before, after, strict=True)]
+    if result.get("sustained"):
+        result["rss_trend"] = rss_trend(result["sustained"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     log(f"results in {args.out}")
+    for ph in result.get("sustained") or []:
+        print(_line(f"sustained, {ph['clients']} clients, {ph['duration_s']:.0f} s", ph))
+    if "overload" in result:
+        ov = result["overload"]
+        print(_line(f"overload, {ov['clients']} clients, {ov['duration_s']:.0f} s", ov))
     print(
-        json.dumps(
-            {
-                k: result[k]
-                for k in (
-                    "sustained",
-                    "overload",
-                    "rss_before_mib",
-                    "rss_after_mib",
-                    "rss_growth_mib",
-                    "shutdown",
-                )
-                if k in result
-            },
-            indent=2,
-            default=str,
-        )[:6000]
+        f"worker RSS MiB: ready {result.get('rss_at_ready_mib')}, before {before}, after {after}, "
+        f"growth {result.get('rss_growth_mib')}; SIGTERM exit {rc}"
     )
-    ok = "failed" not in result and result.get("sustained", {}).get("errors", 1) == 0 and rc == 0
+    for w, tr in enumerate(result.get("rss_trend") or []):
+        print(
+            f"worker {w} RSS after the first {tr['from_s']:.0f} s: {tr['min_mib']}-{tr['max_mib']} MiB, "
+            f"trend {tr['slope_mib_per_min']:+} MiB/min"
+        )
+    phases = result.get("sustained") or [{"errors": 1}]
+    ok = "failed" not in result and all(ph["errors"] == 0 for ph in phases) and rc == 0
     return 0 if ok else 1
 
 
