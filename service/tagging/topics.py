@@ -21,6 +21,8 @@ Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README
    "artificial intelligence"; any one part of a coordinated name such as "trade and tariffs")
    occurs in one sentence, the article names the label, and a lower score is lifted to
    ``0.5 + score / 10``: just over the default threshold, below labels the embeddings find alone.
+   When some label is named, the label with the highest z (if above the reference mean) gets at
+   least 0.6: a label merely named never outranks the article's dominant theme.
 
 A topic comes back when its score reaches the threshold (default 0.5); its evidence is the
 sentences that support it best (naming sentences first, then the closest ones that are about
@@ -30,7 +32,6 @@ this label more than about the others), at most three.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -265,19 +266,27 @@ class TopicScorer:
         mu, sd = rel.mean(), rel.std() + 1e-6
         z = (rel[: len(labels)] - mu) / sd
 
+        scores = 1.0 / (1.0 + np.exp(-Z_SLOPE * (z.astype(np.float64) - Z_CENTER)))
+        hits = [_lexical_hits(_lexical_keys(lab.name), units) for lab in labels]
+        named = [j for j, h in enumerate(hits) if h]
+        for j in named:
+            # named in the text: news copy often lists its topics once ("talks will cover
+            # fentanyl, AI and ..."), so one naming sentence is enough to pass the default threshold
+            scores[j] = max(scores[j], 0.5 + scores[j] / 10)
+        top = int(np.argmax(z))
+        if named and z[top] > 0:
+            # a label merely named never outranks the article's dominant theme
+            scores[top] = max(scores[top], 0.6)
+
         topics = []
         for j, lab in enumerate(labels):
-            p = 1.0 / (1.0 + math.exp(-Z_SLOPE * (float(z[j]) - Z_CENTER)))
-            hits = _lexical_hits(_lexical_keys(lab.name), units)
-            if hits:
-                # named in the text: news copy often lists its topics once ("talks will cover
-                # fentanyl, AI and ..."), so one naming sentence is enough
-                p = max(p, 0.5 + p / 10)
-            score = round(p, 4)
+            score = round(float(scores[j]), 4)
             if score < thr:
                 continue
             topics.append(
-                Topic(label=lab.name, score=score, evidence=_evidence(units, sims[:, j], sent_z[:, j], hits))
+                Topic(
+                    label=lab.name, score=score, evidence=_evidence(units, sims[:, j], sent_z[:, j], hits[j])
+                )
             )
         topics.sort(key=lambda t: -t.score)
         return topics
