@@ -64,7 +64,8 @@ def bbc_articles(n: int, *, offset: int = 0) -> list[Article]:
     files = {c: sorted((root / c).glob("*.txt")) for c in BBC_CLASSES}
     out: list[Article] = []
     k = offset
-    while len(out) < n:
+    most = max(len(f) for f in files.values())
+    while len(out) < n and k < most:
         for c in BBC_CLASSES:
             if len(out) < n and k < len(files[c]):
                 p = files[c][k]
@@ -73,7 +74,7 @@ def bbc_articles(n: int, *, offset: int = 0) -> list[Article]:
     return out
 
 
-def text_of_words(n_words: int, *, offset: int = 500) -> str:
+def text_of_words(n_words: int, *, offset: int = 100) -> str:
     """A text of exactly ``n_words`` words (engine count): BBC articles joined by blank lines, the last
     one cut at a word boundary."""
     from service.tagging.text import words
@@ -82,7 +83,10 @@ def text_of_words(n_words: int, *, offset: int = 500) -> str:
     have = 0
     k = offset
     while have < n_words:
-        for art in bbc_articles(5, offset=k):
+        batch = bbc_articles(5, offset=k)
+        if not batch:
+            raise ValueError(f"not enough BBC articles for {n_words} words")
+        for art in batch:
             parts.append(art.text.strip())
             have += art.words
         k += 1
