@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     # 3. HTTP under gunicorn ------------------------------------------------------------------------------
     servers: dict[str, Any] = {}
     http_seed_latency: Measurement | None = None
+    torch_thread_latency: Measurement | None = None
     if "http" not in skip:
         env = {"TAGGER_ENGINE_FACTORY": "bench.common:tagger_without_self_test"} if args.no_self_test else {}
         if args.threads:
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             ("1w", 1, env, ("seeds", "bbc")),
             ("2w", 2, env, ("seeds", "bbc")),
         ]
+        # The proposed fix for torch in gunicorn's request threads (bench/patches.py), seeds only.
+        tenv = {**env, "TAGGER_ENGINE_FACTORY": "bench.patches:torch_thread_tagger"}
+        if not args.no_self_test:
+            plan += [("1w torch-thread", 1, tenv, ("seeds",)), ("2w torch-thread", 2, tenv, ("seeds",))]
         kept = out.get("variants", {}).get("kept") or []
         if kept:
             penv = {
@@ -248,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             if key == "1w":
                 http_seed_latency = seq
                 workloads["seeds"]["rows"].append(seq)
+            if key == "1w torch-thread":
+                torch_thread_latency = seq
+                workloads["seeds"]["rows"].append(seq)
     out["servers"] = servers
 
     # Tables -------------------------------------------------------------------------------------------------
@@ -268,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         print(table(summaries, COLUMNS))
     if http_seed_latency is not None and eng_single_seeds is not None:
         out["latency_check"] = _latency_check(eng_single_seeds, http_seed_latency, seeds)
+    if torch_thread_latency is not None and eng_single_seeds is not None:
+        out["latency_check_torch_thread"] = _latency_check(
+            eng_single_seeds, torch_thread_latency, seeds, title="1 worker with the torch-thread engine"
+        )
 
     _checkpoint(out, args.out)
     # 4. Cost growth ---------------------------------------------------------------------------------------
@@ -480,7 +492,9 @@ def _doc(text: str) -> Any:
     return Document(text)
 
 
-def _latency_check(engine: Measurement, http: Measurement, seeds: list) -> dict[str, Any]:
+def _latency_check(
+    engine: Measurement, http: Measurement, seeds: list, title: str = "1 worker"
+) -> dict[str, Any]:
     e = throughput.per_article_p50(engine, seeds)
     h = throughput.per_article_p50(http, seeds)
     ratios = {k: round(h[k] / e[k], 3) for k in e}
@@ -492,7 +506,7 @@ def _latency_check(engine: Measurement, http: Measurement, seeds: list) -> dict[
         "ratio_p50_all": round(overall, 3),
         "worst_ratio": max(ratios.values()),
     }
-    print("\n== one seed article: HTTP (1 worker, 1 client) p50 vs engine in-process p50")
+    print(f"\n== one seed article: HTTP ({title}, 1 client) p50 vs engine in-process p50")
     print(
         table(
             [{"a": k, "e": e[k], "h": h[k], "r": ratios[k]} for k in e],
@@ -543,6 +557,12 @@ def _targets(out: dict[str, Any]) -> dict[str, Any]:
             f"{best['x_throughput']}x baseline ({best['name']}), target >= 2x: "
             f"{'PASS' if best['x_throughput'] >= 2 else 'FAIL'}; same entities as the fp32 engine "
             f"in-process: {same} (jaccard {jac})"
+        )
+    lt = out.get("latency_check_torch_thread")
+    if lt:
+        t["http_p50_vs_engine_one_seed_torch_thread"] = (
+            f"{lt['ratio_p50_all']} (worst article {lt['worst_ratio']}), target "
+            f"<= 1.3: {'PASS' if lt['worst_ratio'] <= 1.3 else 'FAIL'} (proposed torch-thread engine)"
         )
     lc = out.get("latency_check")
     if lc:
