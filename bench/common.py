@@ -372,10 +372,13 @@ def tagger_without_self_test(config: Any) -> Any:
     """Engine factory (``TAGGER_ENGINE_FACTORY=bench.common:tagger_without_self_test``) for plumbing runs
     with a model that cannot pass the start-up self-test (a smoke model); never for figures."""
     from service.tagging.engine import Tagger
+    from service.tagging.pinned import PinnedEngine
 
-    return Tagger(
-        config["MODEL"],
-        threads=config["TORCH_THREADS"] or None,
-        threshold=config["THRESHOLD"],
-        self_test=False,
+    return PinnedEngine(
+        lambda: Tagger(
+            config["MODEL"],
+            threads=config["TORCH_THREADS"] or None,
+            threshold=config["THRESHOLD"],
+            self_test=False,
+        )
     )

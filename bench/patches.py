@@ -72,54 +72,31 @@ def apply_patches(tagger: Any, names: str) -> list[str]:
 
 
 def patched_tagger(config: Any) -> Any:
-    """Engine factory (``TAGGER_ENGINE_FACTORY=bench.patches:patched_tagger``): the shipped Tagger with
-    the patches named in ``BENCH_PATCHES``. What the service would serve with them; the benchmark
-    measures it beside the shipped service."""
+    """Engine factory (``TAGGER_ENGINE_FACTORY=bench.patches:patched_tagger``): the shipped engine
+    (a Tagger pinned to one thread) with the patches named in ``BENCH_PATCHES``. What the service
+    would serve with them; the benchmark measures it beside the shipped service."""
     import os
 
     from service.tagging.engine import Tagger
+    from service.tagging.pinned import PinnedEngine
 
-    tagger = Tagger(
-        config["MODEL"],
-        threads=config["TORCH_THREADS"] or None,
-        threshold=config["THRESHOLD"],
-        self_test=os.environ.get("BENCH_SELF_TEST", "1") != "0",
-    )
-    apply_patches(tagger, os.environ.get("BENCH_PATCHES", ""))
-    return tagger
+    def build() -> Any:
+        tagger = Tagger(
+            config["MODEL"],
+            threads=config["TORCH_THREADS"] or None,
+            threshold=config["THRESHOLD"],
+            self_test=os.environ.get("BENCH_SELF_TEST", "1") != "0",
+        )
+        apply_patches(tagger, os.environ.get("BENCH_PATCHES", ""))
+        return tagger
 
-
-class TorchThreadEngine:
-    """A Tagger whose every torch call (construction: load, self-test, warm-up; then every
-    ``tag_many``) runs in one dedicated thread; request threads hand their calls to it.
-
-    Measured: torch called from a thread other than the one that loaded the model runs about 2x
-    slower on this machine (2 torch threads), which is what gunicorn's gthread workers do (the model
-    loads in a background thread, requests run in a pool of 8). A proposal for the engine or the
-    app's engine state; here for the benchmark (``bench.patches:torch_thread_tagger``).
-    """
-
-    def __init__(self, build: Any) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tagger-torch")
-        self.tagger = self._pool.submit(build).result()
-
-    @property
-    def info(self) -> Any:
-        return self.tagger.info
-
-    def tag_many(self, *args: Any, **kwargs: Any) -> Any:
-        return self._pool.submit(self.tagger.tag_many, *args, **kwargs).result()
-
-    def tag(self, *args: Any, **kwargs: Any) -> Any:
-        return self._pool.submit(self.tagger.tag, *args, **kwargs).result()
+    return PinnedEngine(build)
 
 
-def torch_thread_tagger(config: Any) -> Any:
-    """Engine factory (``TAGGER_ENGINE_FACTORY=bench.patches:torch_thread_tagger``): the shipped
-    Tagger inside :class:`TorchThreadEngine`."""
+def unpinned_tagger(config: Any) -> Any:
+    """Engine factory (``TAGGER_ENGINE_FACTORY=bench.patches:unpinned_tagger``): the Tagger as the
+    service ran it before :class:`service.tagging.pinned.PinnedEngine`, loaded in the app's loading
+    thread and called from gunicorn's request threads. Kept to show what pinning buys."""
     from service.tagging.engine import Tagger
 
-    threads = config["TORCH_THREADS"] or None
-    return TorchThreadEngine(lambda: Tagger(config["MODEL"], threads=threads, threshold=config["THRESHOLD"]))
+    return Tagger(config["MODEL"], threads=config["TORCH_THREADS"] or None, threshold=config["THRESHOLD"])

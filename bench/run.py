@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     # 3. HTTP under gunicorn ------------------------------------------------------------------------------
     servers: dict[str, Any] = {}
     http_seed_latency: Measurement | None = None
-    torch_thread_latency: Measurement | None = None
+    unpinned_latency: Measurement | None = None
     if "http" not in skip:
         env = {"TAGGER_ENGINE_FACTORY": "bench.common:tagger_without_self_test"} if args.no_self_test else {}
         if args.threads:
@@ -212,10 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             ("1w", 1, env, ("seeds", "bbc")),
             ("2w", 2, env, ("seeds", "bbc")),
         ]
-        # The proposed fix for torch in gunicorn's request threads (bench/patches.py), seeds only.
-        tenv = {**env, "TAGGER_ENGINE_FACTORY": "bench.patches:torch_thread_tagger"}
+        # The engine as served before it was pinned to one thread (bench/patches.py), seeds only:
+        # what pinning buys.
+        tenv = {**env, "TAGGER_ENGINE_FACTORY": "bench.patches:unpinned_tagger"}
         if not args.no_self_test:
-            plan += [("1w torch-thread", 1, tenv, ("seeds",)), ("2w torch-thread", 2, tenv, ("seeds",))]
+            plan += [("1w unpinned", 1, tenv, ("seeds",))]
         kept = out.get("variants", {}).get("kept") or []
         if kept:
             penv = {
@@ -253,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             if key == "1w":
                 http_seed_latency = seq
                 workloads["seeds"]["rows"].append(seq)
-            if key == "1w torch-thread":
-                torch_thread_latency = seq
+            if key == "1w unpinned":
+                unpinned_latency = seq
                 workloads["seeds"]["rows"].append(seq)
     out["servers"] = servers
 
@@ -276,9 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table(summaries, COLUMNS))
     if http_seed_latency is not None and eng_single_seeds is not None:
         out["latency_check"] = _latency_check(eng_single_seeds, http_seed_latency, seeds)
-    if torch_thread_latency is not None and eng_single_seeds is not None:
-        out["latency_check_torch_thread"] = _latency_check(
-            eng_single_seeds, torch_thread_latency, seeds, title="1 worker with the torch-thread engine"
+    if unpinned_latency is not None and eng_single_seeds is not None:
+        out["latency_check_unpinned"] = _latency_check(
+            eng_single_seeds, unpinned_latency, seeds, title="1 worker, engine not pinned (before the fix)"
         )
 
     _checkpoint(out, args.out)
@@ -558,11 +559,11 @@ def _targets(out: dict[str, Any]) -> dict[str, Any]:
             f"{'PASS' if best['x_throughput'] >= 2 else 'FAIL'}; same entities as the fp32 engine "
             f"in-process: {same} (jaccard {jac})"
         )
-    lt = out.get("latency_check_torch_thread")
+    lt = out.get("latency_check_unpinned")
     if lt:
-        t["http_p50_vs_engine_one_seed_torch_thread"] = (
-            f"{lt['ratio_p50_all']} (worst article {lt['worst_ratio']}), target "
-            f"<= 1.3: {'PASS' if lt['worst_ratio'] <= 1.3 else 'FAIL'} (proposed torch-thread engine)"
+        t["http_p50_vs_engine_one_seed_unpinned"] = (
+            f"{lt['ratio_p50_all']} (worst article {lt['worst_ratio']}), for comparison: the engine "
+            "before it was pinned to one thread"
         )
     lc = out.get("latency_check")
     if lc:
