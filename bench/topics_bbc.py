@@ -109,11 +109,13 @@ def main() -> int:
     ap.add_argument("--all", action="store_true", help="all 2,225 articles")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--fit", action="store_true", help="fit the z-score logistic on the calibration subset")
+    ap.add_argument("--doc-encoder", help="folder of the optional document encoder "
+                    "(TAGGER_TOPIC_DOC_ENCODER; make doc-encoder)")
     ap.add_argument("--out", help="write the summary JSON here too")
     args = ap.parse_args()
 
     docs = documents(None if args.all else args.per_class)
-    scorer = T.TopicScorer(threads=args.threads)
+    scorer = T.TopicScorer(threads=args.threads, doc_encoder_path=args.doc_encoder)
     labels = [Label(name) for name in CLASSES.values()]
     gold_names = [lab.name for lab in labels]
     var = variants(scorer, labels)
@@ -126,12 +128,6 @@ def main() -> int:
     z_pos: list[float] = []
     z_neg: list[float] = []
     n_returned: list[int] = []
-    resolved = scorer._resolve(labels)
-    lower = {n.lower() for n in gold_names}
-    ref = scorer._reference[
-        [i for i, lab in enumerate(scorer._reference_labels) if lab.name.lower() not in lower]
-    ]
-    cand = scorer.label_vectors(resolved)
     t_start = time.perf_counter()
     random.Random(1).shuffle(docs)  # any prefix of the run is a fair sample (progress lines)
     for i, (folder, path, in_calib) in enumerate(docs):
@@ -140,7 +136,8 @@ def main() -> int:
         spans = sentence_spans(text)
         units = T._units(text, spans, None)
         emb = scorer.encoder.encode([u.text for u in units])
-        ranked = scorer.score_embedded(units, emb, labels, threshold=0.0)
+        doc_vec = scorer.encode_document(units)
+        ranked = scorer.score_embedded(units, emb, labels, threshold=0.0, doc_vec=doc_vec)
         ms.append((time.perf_counter() - t0) * 1000)
         n_returned.append(sum(t.score >= T.DEFAULT_THRESHOLD for t in ranked))
         gold = CLASSES[folder]
@@ -151,8 +148,7 @@ def main() -> int:
         confusion[folder][top] += 1
         for name, (vecs, kind) in var.items():
             var_hits[name] += gold_names[int(np.argmax(_feature(emb, vecs, kind)))] == gold
-        rel = T.relevance(emb, np.concatenate([cand, ref]))
-        z = (rel[: len(labels)] - rel.mean()) / (rel.std() + 1e-6)
+        z = scorer.label_z(emb, labels, doc_vec=doc_vec)
         if in_calib:
             for j, name in enumerate(gold_names):
                 (z_pos if name == gold else z_neg).append(float(z[j]))
@@ -180,6 +176,7 @@ def main() -> int:
         "ms_per_article_median": round(statistics.median(ms), 1),
         "ms_per_article_mean": round(statistics.fmean(ms), 1),
         "threads": args.threads,
+        "doc_encoder": args.doc_encoder,
     }
     if args.fit and z_pos:
         slope, centre = fit_logistic(

@@ -184,3 +184,58 @@ def test_label_vectors_are_cached(scorer: TopicScorer, monkeypatch: pytest.Monke
     _score(scorer, SPORT_TEXT, labels)
     sentences = len(sentence_spans(SPORT_TEXT))
     assert calls == [sentences]  # only the article's sentences, once; the label came from the cache
+
+
+# ---------------------------------------------------------------------- document encoder (optional)
+
+
+@pytest.fixture(scope="module")
+def two_reader_scorer() -> TopicScorer:
+    """A scorer with a document encoder. CI has no all-mpnet-base-v2, so the packaged MiniLM
+    folder stands in as the second reader: the plumbing and the arithmetic are what is tested."""
+    from service.tagging.embedder import default_encoder_path
+
+    return TopicScorer(threads=1, doc_encoder_path=default_encoder_path())
+
+
+@pytest.mark.model
+def test_doc_encoder_reads_title_and_text_as_one_vector(
+    two_reader_scorer: TopicScorer, scorer: TopicScorer
+) -> None:
+    title = "Tariffs on steel"
+    units = [_Unit("title", 0, len(title), title), _Unit("text", 0, 10, TRADE_TEXT[:10])]
+    vec = two_reader_scorer.encode_document(units)
+    assert vec is not None and vec.shape == (two_reader_scorer.encoder.dim,)
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+    expected = two_reader_scorer.encoder.encode([f"{title}\n{TRADE_TEXT[:10]}"])[0]
+    assert np.allclose(vec, expected, atol=1e-5)
+    assert two_reader_scorer.encode_document([]) is None
+    assert scorer.encode_document(units) is None  # no document encoder configured
+
+
+@pytest.mark.model
+def test_doc_vector_is_a_second_vote(two_reader_scorer: TopicScorer, scorer: TopicScorer) -> None:
+    labels = [Label("sport"), Label("business"), Label("politics")]
+    units = [_Unit("text", s, e, SPORT_TEXT[s:e]) for s, e in sentence_spans(SPORT_TEXT)]
+    emb = scorer.encoder.encode([u.text for u in units])
+    alone = scorer.score_embedded(units, emb, labels, threshold=0.0)
+    # without a document vector the two-reader scorer scores exactly as the one-reader scorer
+    assert two_reader_scorer.score_embedded(units, emb, labels, threshold=0.0) == alone
+    # a document vector that reads "business" lifts business and lowers sport
+    business = two_reader_scorer.label_vectors(
+        TopicScorer._resolve([Label("business")]), two_reader_scorer.doc_encoder
+    )[0]
+    both = {
+        t.label: t.score
+        for t in two_reader_scorer.score_embedded(units, emb, labels, threshold=0.0, doc_vec=business)
+    }
+    first = {t.label: t.score for t in alone}
+    assert both["business"] > first["business"]
+    assert both["sport"] < first["sport"]
+    # and one that agrees with the sentences keeps sport on top
+    agree = two_reader_scorer.encode_document(units)
+    ranked = two_reader_scorer.score_embedded(units, emb, labels, threshold=0.0, doc_vec=agree)
+    assert ranked[0].label == "sport"
+    assert [t.label for t in two_reader_scorer.score(SPORT_TEXT, sentence_spans(SPORT_TEXT), labels)] == [
+        "sport"
+    ]

@@ -84,6 +84,8 @@ class Tagger:
     embedded model, see README). ``topics=False`` skips loading the topic scorer.
     ``fast_span_head=False`` keeps GLiNER's stock span scoring (see
     :func:`service.tagging.loading.install_fast_span_head`; same output, slower).
+    ``doc_encoder_path`` adds a whole-article encoder to topic scoring (``TAGGER_TOPIC_DOC_ENCODER``;
+    :mod:`service.tagging.doc_encoder`).
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class Tagger:
         batch_size: int = 8,
         use_descriptions: bool = False,
         encoder_path: str | None = None,
+        doc_encoder_path: str | None = None,
         topics: bool = True,
         self_test: bool = True,
         fast_span_head: bool = True,
@@ -118,7 +121,9 @@ class Tagger:
         self.topic_scorer = None
         scorer_class = _topic_scorer_class() if topics else None
         if scorer_class is not None:
-            self.topic_scorer = scorer_class(encoder_path, threads=self.threads)
+            self.topic_scorer = scorer_class(
+                encoder_path, threads=self.threads, doc_encoder_path=doc_encoder_path
+            )
         elif topics:
             log.warning("service.tagging.topics is not available: topics will be empty")
         self._plans: dict[tuple, _LabelPlan] = {}

@@ -17,6 +17,10 @@ Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README
    taxonomy. A label counts when it stands out from that reference. The z-score is mapped to a
    score in [0, 1] by a logistic fitted on BBC News (5 classes: for each article the true class
    is a positive, the other four negatives); never on the seed articles.
+   Optional (``TAGGER_TOPIC_DOC_ENCODER``): a second, larger encoder (all-mpnet-base-v2,
+   :mod:`service.tagging.doc_encoder`) reads the whole article once (its first 384 tokens); its
+   cosines to the labels (same prompts) are z-scored against the same reference, added to the
+   first z-scores, and the sum is standardised again before the logistic.
 5. Lexical evidence: when every content word of the label's name (light stemming; "AI" for
    "artificial intelligence"; any one part of a coordinated name such as "trade and tariffs")
    occurs in one sentence, the article names the label, and a lower score is lifted to
@@ -49,6 +53,7 @@ from service.tagging.types import Evidence, Label, Topic
 DEFAULT_THRESHOLD = 0.5
 MAX_EVIDENCE = 3
 TOP_K = 3
+DOC_MAX_TOKENS = 384  # the document encoder reads the article's first 384 sub-word tokens
 EVIDENCE_Z = 1.0
 
 # Logistic calibration of the z-score, fitted by bench/topics_bbc.py --fit on a stratified BBC
@@ -185,7 +190,12 @@ class TopicScorer:
     """Scores zero-shot topic labels on an article; load once, call :meth:`score` per article."""
 
     def __init__(
-        self, encoder_path: str | Path | None = None, threads: int | None = None, *, cache_size: int = 2048
+        self,
+        encoder_path: str | Path | None = None,
+        threads: int | None = None,
+        *,
+        doc_encoder_path: str | Path | None = None,
+        cache_size: int = 2048,
     ) -> None:
         if threads:
             torch.set_num_threads(int(threads))
@@ -193,6 +203,12 @@ class TopicScorer:
         self._cache = _LRU(cache_size)
         self._reference_labels = self._resolve(default_labels().topic_labels)
         self._reference = self.label_vectors(self._reference_labels)
+        # optional second reader of the whole article (TAGGER_TOPIC_DOC_ENCODER, step 3b above)
+        self.doc_encoder: SentenceEncoder | None = None
+        if doc_encoder_path:
+            self.doc_encoder = SentenceEncoder(doc_encoder_path, max_length=DOC_MAX_TOKENS)
+            self._doc_cache = _LRU(cache_size)
+            self._doc_reference = self.label_vectors(self._reference_labels, self.doc_encoder)
         self.score("Warm-up: the encoder reads one sentence.", [(0, 40)], [Label("warm-up")])
 
     # ------------------------------------------------------------------ labels
@@ -206,22 +222,31 @@ class TopicScorer:
             out.append(Label(lab.name, desc))
         return out
 
-    def label_vectors(self, labels: Sequence[Label]) -> np.ndarray:
-        """Unit vectors of (resolved) labels, from the cache or encoded in one batch."""
-        vecs: list[np.ndarray | None] = [self._cache.get((lab.name, lab.description)) for lab in labels]
+    def label_vectors(self, labels: Sequence[Label], encoder: SentenceEncoder | None = None) -> np.ndarray:
+        """Unit vectors of (resolved) labels by ``encoder`` (default: the sentence encoder), from
+        the cache or encoded in one batch."""
+        enc = self.encoder if encoder is None or encoder is self.encoder else encoder
+        cache = self._cache if enc is self.encoder else self._doc_cache
+        vecs: list[np.ndarray | None] = [cache.get((lab.name, lab.description)) for lab in labels]
         missing = [i for i, v in enumerate(vecs) if v is None]
         if missing:
             texts: list[str] = []
             for i in missing:
                 texts.extend(_prompts(labels[i]))
             per = len(texts) // len(missing)
-            emb = self.encoder.encode(texts)
+            emb = enc.encode(texts)
             for j, i in enumerate(missing):
                 v = emb[j * per : (j + 1) * per].mean(0)
                 v = (v / (np.linalg.norm(v) + 1e-12)).astype(np.float32)
-                self._cache.put((labels[i].name, labels[i].description), v)
+                cache.put((labels[i].name, labels[i].description), v)
                 vecs[i] = v
-        return np.stack([v for v in vecs if v is not None]) if labels else np.zeros((0, self.encoder.dim))
+        return np.stack([v for v in vecs if v is not None]) if labels else np.zeros((0, enc.dim))
+
+    def encode_document(self, units: Sequence[_Unit]) -> np.ndarray | None:
+        """The whole article (title, then text) as one vector of the document encoder, if any."""
+        if self.doc_encoder is None or not units:
+            return None
+        return self.doc_encoder.encode(["\n".join(u.text for u in units)])[0]
 
     # ------------------------------------------------------------------ scoring
 
@@ -240,7 +265,32 @@ class TopicScorer:
         if not labels or not units:
             return []
         emb = self.encoder.encode([u.text for u in units])
-        return self.score_embedded(units, emb, labels, threshold=threshold)
+        return self.score_embedded(
+            units, emb, labels, threshold=threshold, doc_vec=self.encode_document(units)
+        )
+
+    def _candidates_and_reference(self, labels: Sequence[Label]) -> tuple[np.ndarray, list[int]]:
+        """Vectors of the caller's labels then of the reference labels not among them, and the
+        indices of those reference labels."""
+        cand = self.label_vectors(self._resolve(labels))
+        cand_names = {lab.name.lower() for lab in labels}
+        keep = [i for i, lab in enumerate(self._reference_labels) if lab.name.lower() not in cand_names]
+        return np.concatenate([cand, self._reference[keep]]), keep
+
+    def label_z(
+        self, emb: np.ndarray, labels: Sequence[Label], *, doc_vec: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Each label's z-score against the reference (steps 3-4 above): how far it stands out."""
+        every, keep = self._candidates_and_reference(labels)
+        z_all = _standardise(relevance(emb, every))
+        if doc_vec is not None and self.doc_encoder is not None:
+            doc_every = np.concatenate(
+                [self.label_vectors(self._resolve(labels), self.doc_encoder), self._doc_reference[keep]]
+            )
+            # two readers, one vote each: standardise the sum so the scale (and the calibrated
+            # logistic) stays that of one z-score
+            z_all = _standardise(z_all + _standardise(doc_every @ doc_vec))
+        return z_all[: len(labels)]
 
     def score_embedded(
         self,
@@ -249,22 +299,17 @@ class TopicScorer:
         labels: Sequence[Label],
         *,
         threshold: float | None = None,
+        doc_vec: np.ndarray | None = None,
     ) -> list[Topic]:
-        """Like :meth:`score`, on sentences already encoded (``emb`` has one row per unit)."""
+        """Like :meth:`score`, on sentences already encoded (``emb`` has one row per unit; ``doc_vec``
+        is :meth:`encode_document`'s vector, when there is a document encoder)."""
         thr = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        resolved = self._resolve(labels)
-        cand = self.label_vectors(resolved)
-        cand_names = {lab.name.lower() for lab in labels}
-        keep = [i for i, lab in enumerate(self._reference_labels) if lab.name.lower() not in cand_names]
-        ref = self._reference[keep]
-        every = np.concatenate([cand, ref])
+        every, _ = self._candidates_and_reference(labels)
         all_sims = emb @ every.T  # (units, candidate + reference labels)
         sims = all_sims[:, : len(labels)]
         # per sentence: how far each label stands out among all labels (for the evidence)
         sent_z = (sims - all_sims.mean(1, keepdims=True)) / (all_sims.std(1, keepdims=True) + 1e-6)
-        rel = relevance(emb, every)
-        mu, sd = rel.mean(), rel.std() + 1e-6
-        z = (rel[: len(labels)] - mu) / sd
+        z = self.label_z(emb, labels, doc_vec=doc_vec)
 
         scores = 1.0 / (1.0 + np.exp(-Z_SLOPE * (z.astype(np.float64) - Z_CENTER)))
         hits = [_lexical_hits(_lexical_keys(lab.name), units) for lab in labels]
@@ -290,6 +335,11 @@ class TopicScorer:
             )
         topics.sort(key=lambda t: -t.score)
         return topics
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """z-scores of ``x`` against its own mean and spread."""
+    return (x - x.mean()) / (x.std() + 1e-6)
 
 
 def relevance(emb: np.ndarray, label_vecs: np.ndarray, k: int = TOP_K) -> np.ndarray:
