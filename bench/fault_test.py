@@ -34,17 +34,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE_DIR, RESULTS_DIR, Gunicorn, busy_processes, machine, seed_articles
+from bench.common import CACHE_DIR, RESULTS_DIR, Gunicorn
 from bench.load_test import (
     Clients,
     Outcome,
     add_server_flags,
     children,
-    effective_settings,
     log,
     post_once,
+    prepare_run,
     served_model,
-    server_env,
     summarise,
     workers_rss,
 )
@@ -223,26 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "fault_test.json")
     args = p.parse_args(argv)
-    if not Path(args.model).exists():
-        log(f"no model at {args.model}: build it first, or pass --model")
-        return 2
-    texts = [a.text for a in seed_articles()]
-    env = server_env(args)
-    settings = effective_settings(env)
-    server = Gunicorn(
-        str(Path(args.model).resolve()),
-        settings["WORKERS"],
-        env={**env, "TAGGER_ACCESS_LOG": "true"},
-        log=CACHE_DIR / f"fault-test-{os.getpid()}.log",
+    prepared = prepare_run(
+        args, "fault", access_log=True, log_file=CACHE_DIR / f"fault-test-{os.getpid()}.log"
     )
-    result: dict[str, Any] = {
-        "test": "fault",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
-        "busy_processes_at_start": busy_processes(),
-        "model": args.model,
-        "settings": settings,
-    }
+    if prepared is None:
+        return 2
+    texts, settings, server, result = prepared
     log(f"gunicorn on {server.url}: {settings}; log {server.log_path}")
     server.start()
     try:

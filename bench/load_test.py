@@ -369,6 +369,34 @@ def served_model(url: str) -> dict[str, Any] | None:
     return {"model": model, "git_commit": commit or None}
 
 
+def prepare_run(
+    args: argparse.Namespace, test: str, *, access_log: bool, log_file: Path | None = None
+) -> tuple[list[str], dict[str, Any], Gunicorn, dict[str, Any]] | None:
+    """The seed texts, the server's effective settings, the (unstarted) server and the result record
+    a load or fault run starts from; ``None`` (after saying why) when there is no model."""
+    if not Path(args.model).exists():
+        log(f"no model at {args.model}: build it first, or pass --model")
+        return None
+    texts = [a.text for a in seed_articles()]
+    env = server_env(args)
+    settings = effective_settings(env)
+    server = Gunicorn(
+        str(Path(args.model).resolve()),
+        settings["WORKERS"],
+        env={**env, "TAGGER_ACCESS_LOG": "true" if access_log else "false"},
+        log=log_file,
+    )
+    result: dict[str, Any] = {
+        "test": test,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "busy_processes_at_start": busy_processes(),
+        "model": args.model,
+        "settings": settings,
+    }
+    return texts, settings, server, result
+
+
 def server_env(args: argparse.Namespace) -> dict[str, str]:
     env = {}
     for flag, name in (
@@ -438,26 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "load_test.json")
     args = p.parse_args(argv)
-    if not Path(args.model).exists():
-        log(f"no model at {args.model}: build it first, or pass --model")
+    prepared = prepare_run(args, "load", access_log=False)
+    if prepared is None:
         return 2
-
-    texts = [a.text for a in seed_articles()]
-    env = server_env(args)
-    settings = effective_settings(env)
-    server = Gunicorn(
-        str(Path(args.model).resolve()), settings["WORKERS"], env={**env, "TAGGER_ACCESS_LOG": "false"}
-    )
-    result: dict[str, Any] = {
-        "test": "load",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": machine(),
-        "busy_processes_at_start": busy_processes(),
-        "model": args.model,
-        "settings": settings,
-        "seeds": len(texts),
-        "seed_chars": [len(t) for t in texts],
-    }
+    texts, settings, server, result = prepared
+    result.update(seeds=len(texts), seed_chars=[len(t) for t in texts])
     log(f"gunicorn on {server.url}: {settings}")
     server.start()
     try:
