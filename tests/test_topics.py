@@ -239,3 +239,35 @@ def test_doc_vector_is_a_second_vote(two_reader_scorer: TopicScorer, scorer: Top
     assert [t.label for t in two_reader_scorer.score(SPORT_TEXT, sentence_spans(SPORT_TEXT), labels)] == [
         "sport"
     ]
+
+
+@pytest.mark.model
+def test_doc_encoder_reads_a_long_article_in_weighted_sentence_chunks(
+    two_reader_scorer: TopicScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sentences = [f"Sentence number {i} says something about the steel tariffs." for i in range(60)]
+    units = [_Unit("text", 0, len(t), t) for t in sentences]
+    enc = two_reader_scorer.doc_encoder
+    assert enc is not None
+    per = enc.count_tokens(sentences[:1])[0]
+    seen: list[list[str]] = []
+    encode = enc.encode
+
+    def recording(texts):
+        seen.append(list(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(enc, "encode", recording)
+    vec = two_reader_scorer.encode_document(units)
+    chunks = seen[-1]
+    # whole sentences, in order, every one read once, each chunk within the encoder's input
+    assert "\n".join(chunks).split("\n") == sentences
+    fit = (382) // (per + 1)
+    assert [len(c.split("\n")) for c in chunks] == [fit] * (60 // fit) + ([60 % fit] if 60 % fit else [])
+    assert all(n <= 382 for n in enc.count_tokens(chunks))
+    # the vector is the token-weighted mean of the chunk vectors
+    vecs = encode(chunks)
+    weights = np.array([len(c.split("\n")) * (per + 1) for c in chunks], dtype=np.float32)
+    expected = (vecs * weights[:, None]).sum(0)
+    assert vec is not None
+    assert np.allclose(vec, expected / np.linalg.norm(expected), atol=1e-5)

@@ -37,6 +37,13 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.dim = int(self.model.config.hidden_size)
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Sub-word tokens of each text, special tokens not counted."""
+        if not texts:
+            return []
+        ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(i) for i in ids]
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings of ``texts``; rows in the order given."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -18,7 +18,7 @@ Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README
    score in [0, 1] by a logistic fitted on BBC News (5 classes: for each article the true class
    is a positive, the other four negatives); never on the seed articles.
    Optional (``TAGGER_TOPIC_DOC_ENCODER``): a second, larger encoder (all-mpnet-base-v2,
-   :mod:`service.tagging.doc_encoder`) reads the whole article once (its first 384 tokens); its
+   :mod:`service.tagging.doc_encoder`) reads the whole article (in chunks of 384 tokens); its
    cosines to the labels (same prompts) are z-scored against the same reference, added to the
    first z-scores, and the sum is standardised again before the logistic.
 5. Lexical evidence: when every content word of the label's name (light stemming; "AI" for
@@ -53,7 +53,7 @@ from service.tagging.types import Evidence, Label, Topic
 DEFAULT_THRESHOLD = 0.5
 MAX_EVIDENCE = 3
 TOP_K = 3
-DOC_MAX_TOKENS = 384  # the document encoder reads the article's first 384 sub-word tokens
+DOC_MAX_TOKENS = 384  # the document encoder's input length; longer articles are read in chunks
 EVIDENCE_Z = 1.0
 
 # Logistic calibration of the z-score, fitted by bench/topics_bbc.py --fit on a stratified BBC
@@ -243,10 +243,26 @@ class TopicScorer:
         return np.stack([v for v in vecs if v is not None]) if labels else np.zeros((0, enc.dim))
 
     def encode_document(self, units: Sequence[_Unit]) -> np.ndarray | None:
-        """The whole article (title, then text) as one vector of the document encoder, if any."""
+        """The whole article (title, then text) as one vector of the document encoder, if any.
+
+        The encoder reads at most ``DOC_MAX_TOKENS``; a longer article is cut into chunks of whole
+        sentences that fit, and the chunk vectors are averaged, weighted by their token counts.
+        """
         if self.doc_encoder is None or not units:
             return None
-        return self.doc_encoder.encode(["\n".join(u.text for u in units)])[0]
+        texts = [u.text for u in units]
+        budget = DOC_MAX_TOKENS - 2  # the encoder's two special tokens
+        chunks: list[list[str]] = [[]]
+        weights = [0]
+        for text, n in zip(texts, self.doc_encoder.count_tokens(texts), strict=True):
+            if chunks[-1] and weights[-1] + n + 1 > budget:
+                chunks.append([])
+                weights.append(0)
+            chunks[-1].append(text)
+            weights[-1] += n + 1
+        vecs = self.doc_encoder.encode(["\n".join(c) for c in chunks])
+        vec = (vecs * np.asarray(weights, dtype=np.float32)[:, None]).sum(0)
+        return (vec / (np.linalg.norm(vec) + 1e-12)).astype(np.float32)
 
     # ------------------------------------------------------------------ scoring
 
