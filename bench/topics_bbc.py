@@ -75,10 +75,11 @@ def variants(scorer: T.TopicScorer, labels: list[Label]) -> dict[str, tuple[np.n
     return {
         "one sentence per label, sentence mean": (one, "mean"),
         "name: description, sentence mean": (desc, "mean"),
-        "prompt ensemble, names only, mean+top3": (names, "rel"),
+        "prompt ensemble, names only, mean+top3": (names, "meantop3"),
         "prompt ensemble, sentence mean": (ens, "mean"),
         "prompt ensemble, top-3 sentences": (ens, "top3"),
-        "prompt ensemble, mean+top3 (scorer's relevance)": (ens, "rel"),
+        "prompt ensemble, sentence mean + top-3 sentences (the scorer before 2026-11-25)": (ens, "meantop3"),
+        "prompt ensemble, sentence z-scores among the five labels only (no taxonomy)": (ens, "rel"),
     }
 
 
@@ -88,6 +89,10 @@ def _feature(emb: np.ndarray, vecs: np.ndarray, kind: str) -> np.ndarray:
         return (m / np.linalg.norm(m)) @ vecs.T
     if kind == "top3":
         return np.sort(emb @ vecs.T, axis=0)[-min(3, len(emb)) :].mean(0)
+    if kind == "meantop3":
+        return _feature(emb, vecs, "mean") + _feature(emb, vecs, "top3")
+    # the scorer's statistic, but each sentence standardised against these labels only (the scorer
+    # adds the whole reference taxonomy): shows what the reference brings
     return T.relevance(emb, vecs)
 
 

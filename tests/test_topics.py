@@ -19,6 +19,8 @@ from service.tagging.topics import (
     _same_word,
     _Unit,
     borrowed_description,
+    relevance,
+    sentence_z,
 )
 from service.tagging.types import Label, Topic
 
@@ -38,6 +40,32 @@ TRADE_TEXT = (
 
 
 # ---------------------------------------------------------------------- no model
+
+
+def test_sentence_z_ignores_each_sentence_scale_and_offset() -> None:
+    sims = np.array([[0.35, 0.30, 0.25, 0.25], [0.9, 0.2, 0.2, 0.1]])
+    moved = sims * np.array([[3.0], [0.5]]) + np.array([[0.2], [-0.4]])
+    assert np.allclose(sentence_z(moved), sentence_z(sims), atol=1e-5)
+    assert np.allclose(sentence_z(sims).mean(1), 0.0, atol=1e-6)
+
+
+def test_relevance_counts_sentences_not_cosines() -> None:
+    # labels: technology, entertainment, three others; eight sentences lean a little to
+    # technology, two are strongly about music
+    lean = [0.35, 0.30, 0.25, 0.25, 0.25]
+    music = [0.20, 0.90, 0.20, 0.20, 0.20]
+    sims = np.array([lean] * 8 + [music] * 2)
+    assert int(np.argmax(sims.mean(0))) == 1  # a mean of raw cosines: entertainment
+    r = sentence_z(sims).mean(0)
+    assert int(np.argmax(r)) == 0  # one vote per sentence: technology
+    assert r[0] == pytest.approx((8 * 1.75 - 2 * 0.5) / 10, abs=1e-3)
+    # relevance() is this statistic on unit vectors
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(6, 8))
+    labs = rng.normal(size=(4, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    labs /= np.linalg.norm(labs, axis=1, keepdims=True)
+    assert np.allclose(relevance(emb, labs), sentence_z(emb @ labs.T).mean(0))
 
 
 def test_borrowed_description_exact_plural_and_part() -> None:

@@ -9,14 +9,17 @@ Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README
    description borrows the description of the default label of the same name, or of a default
    label whose name lists it ("entertainment" in "arts, culture, entertainment and media",
    "sports" for "sport"). Label vectors are cached (LRU keyed by name and description).
-3. Each label gets a *relevance* ``r``: the cosine of the article's mean sentence vector to the
-   label plus the mean cosine of its three closest sentences (whole-article theme plus local
-   evidence).
-4. Absolute cosines mean little (some labels sit close to everything), so ``r`` is turned into
-   a z-score against a fixed reference: the caller's labels together with the whole default
-   taxonomy. A label counts when it stands out from that reference. The z-score is mapped to a
-   score in [0, 1] by a logistic fitted on BBC News (5 classes: for each article the true class
-   is a positive, the other four negatives); never on the seed articles.
+3. Each sentence's cosines to all labels (the caller's together with the whole default taxonomy)
+   are standardised across those labels: how much more the sentence is about this label than about
+   the others. A label's *relevance* ``r`` is the mean of these sentence z-scores over the article.
+   Standardising per sentence first gives every sentence one vote of the same size: a label most
+   sentences lean towards outranks one that two or three sentences are strongly about (a technology
+   story with two sentences on music stays technology), where a mean of raw cosines lets the few
+   strong sentences decide. On BBC News this ranks better than the cosine of the mean sentence
+   vector plus the three best sentences (top-1 0.912 against 0.903; ``bench/topics_bbc.py``).
+4. ``r`` is standardised again across the same labels (the z-score: how far a label stands out)
+   and mapped to a score in [0, 1] by a logistic fitted on BBC News (5 classes: for each article
+   the true class is a positive, the other four negatives); never on the seed articles.
    Optional (``TAGGER_TOPIC_DOC_ENCODER``): a second, larger encoder (all-mpnet-base-v2,
    :mod:`service.tagging.doc_encoder`) reads the whole article (in chunks of 384 tokens); its
    cosines to the labels (same prompts) are z-scored against the same reference, added to the
@@ -52,14 +55,13 @@ from service.tagging.types import Evidence, Label, Topic
 
 DEFAULT_THRESHOLD = 0.5
 MAX_EVIDENCE = 3
-TOP_K = 3
 DOC_MAX_TOKENS = 384  # the document encoder's input length; longer articles are read in chunks
 EVIDENCE_Z = 1.0
 
 # Logistic calibration of the z-score, fitted by bench/topics_bbc.py --fit on a stratified BBC
 # News subset (50 articles per class; never on the seed articles).
-Z_SLOPE = 2.4
-Z_CENTER = 1.7
+Z_SLOPE = 2.45
+Z_CENTER = 1.69
 
 PROMPTS = (
     "This news article is about {}.",
@@ -324,7 +326,7 @@ class TopicScorer:
         all_sims = emb @ every.T  # (units, candidate + reference labels)
         sims = all_sims[:, : len(labels)]
         # per sentence: how far each label stands out among all labels (for the evidence)
-        sent_z = (sims - all_sims.mean(1, keepdims=True)) / (all_sims.std(1, keepdims=True) + 1e-6)
+        sent_z = sentence_z(all_sims)[:, : len(labels)]
         z = self.label_z(emb, labels, doc_vec=doc_vec)
 
         scores = 1.0 / (1.0 + np.exp(-Z_SLOPE * (z.astype(np.float64) - Z_CENTER)))
@@ -358,14 +360,14 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-6)
 
 
-def relevance(emb: np.ndarray, label_vecs: np.ndarray, k: int = TOP_K) -> np.ndarray:
-    """Per label: cosine to the article's mean sentence vector + mean cosine of its ``k`` best sentences."""
-    mean = emb.mean(0)
-    mean = mean / (np.linalg.norm(mean) + 1e-12)
-    sims = emb @ label_vecs.T
-    k = min(k, len(emb))
-    top = np.sort(sims, axis=0)[-k:].mean(0)
-    return mean @ label_vecs.T + top
+def sentence_z(sims: np.ndarray) -> np.ndarray:
+    """Per sentence (row), its cosines to the labels (columns) standardised across the labels."""
+    return (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
+
+
+def relevance(emb: np.ndarray, label_vecs: np.ndarray) -> np.ndarray:
+    """Per label: the mean over sentences of the sentence's z-score for it among ``label_vecs``."""
+    return sentence_z(emb @ label_vecs.T).mean(0)
 
 
 def _prompts(label: Label) -> list[str]:
