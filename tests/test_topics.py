@@ -299,3 +299,40 @@ def test_doc_encoder_reads_a_long_article_in_weighted_sentence_chunks(
     expected = (vecs * weights[:, None]).sum(0)
     assert vec is not None
     assert np.allclose(vec, expected / np.linalg.norm(expected), atol=1e-5)
+
+
+@pytest.mark.model
+def test_doc_encoder_reads_only_when_the_sentences_leave_the_ranking_open(
+    two_reader_scorer: TopicScorer, scorer: TopicScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = [Label("sport"), Label("business"), Label("politics")]
+    units = [_Unit("text", s, e, SPORT_TEXT[s:e]) for s, e in sentence_spans(SPORT_TEXT)]
+    emb = scorer.encoder.encode([u.text for u in units])
+    z = np.sort(scorer.label_z(emb, labels))
+    gap = float(z[-1] - z[-2])
+    assert gap > 0.5  # the sentences alone say sport, clearly
+    assert not scorer.needs_document(emb, labels)  # no document encoder: never
+    monkeypatch.setattr(two_reader_scorer, "doc_margin", gap - 0.01)
+    assert not two_reader_scorer.needs_document(emb, labels)
+    monkeypatch.setattr(two_reader_scorer, "doc_margin", gap + 0.01)
+    assert two_reader_scorer.needs_document(emb, labels)
+    assert two_reader_scorer.needs_document(emb, labels[:1])  # one label: nothing to rank it against
+
+    # score() reads the document exactly when needs_document says so
+    calls: list[int] = []
+    enc = two_reader_scorer.doc_encoder
+    assert enc is not None
+    encode = enc.encode
+
+    def counting(texts: Sequence[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(enc, "encode", counting)
+    spans = sentence_spans(SPORT_TEXT)
+    two_reader_scorer.score(SPORT_TEXT, spans, labels)
+    assert calls == [1]
+    monkeypatch.setattr(two_reader_scorer, "doc_margin", gap - 0.01)
+    ranked = two_reader_scorer.score(SPORT_TEXT, spans, labels, threshold=0.0)
+    assert calls == [1]
+    assert ranked == scorer.score(SPORT_TEXT, spans, labels, threshold=0.0)
