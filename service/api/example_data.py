@@ -397,7 +397,7 @@ RESPONSE: Any = json.loads(r'''{
  "topics": [
   {
    "label": "North Korea",
-   "score": 0.8241,
+   "score": 0.8308,
    "evidence": [
     {
      "start": 1813,
@@ -427,7 +427,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "diplomacy",
-   "score": 0.5995,
+   "score": 0.75,
    "evidence": [
     {
      "start": 268,
@@ -456,8 +456,38 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
+   "label": "military",
+   "score": 0.5266,
+   "evidence": [
+    {
+     "start": 268,
+     "end": 515,
+     "start_utf16": 268,
+     "end_utf16": 515,
+     "text": "Details: According to a White House official, Biden and Xi are also expected to talk about US-China cooperation, the restoration of military contacts, the global fentanyl crisis and the risks associated with development of artificial intelligence.",
+     "field": "text"
+    },
+    {
+     "start": 707,
+     "end": 896,
+     "start_utf16": 707,
+     "end_utf16": 896,
+     "text": "He also plans to raise concerns about China’s role in cyberattacks on US critical civilian infrastructure and Beijing’s increased military activity around Taiwan and in the South China Sea.",
+     "field": "text"
+    },
+    {
+     "start": 517,
+     "end": 705,
+     "start_utf16": 517,
+     "end_utf16": 705,
+     "text": "Additionally, Biden is expected to express his \"deep concern\" over China's support for Russia’s war against Ukraine and the involvement of North Korean military personnel in aiding Russia.",
+     "field": "text"
+    }
+   ]
+  },
+  {
    "label": "Taiwan",
-   "score": 0.5359,
+   "score": 0.5229,
    "evidence": [
     {
      "start": 707,
@@ -487,7 +517,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "war in Ukraine",
-   "score": 0.5213,
+   "score": 0.5178,
    "evidence": [
     {
      "start": 1,
@@ -516,38 +546,8 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
-   "label": "military",
-   "score": 0.5181,
-   "evidence": [
-    {
-     "start": 268,
-     "end": 515,
-     "start_utf16": 268,
-     "end_utf16": 515,
-     "text": "Details: According to a White House official, Biden and Xi are also expected to talk about US-China cooperation, the restoration of military contacts, the global fentanyl crisis and the risks associated with development of artificial intelligence.",
-     "field": "text"
-    },
-    {
-     "start": 707,
-     "end": 896,
-     "start_utf16": 707,
-     "end_utf16": 896,
-     "text": "He also plans to raise concerns about China’s role in cyberattacks on US critical civilian infrastructure and Beijing’s increased military activity around Taiwan and in the South China Sea.",
-     "field": "text"
-    },
-    {
-     "start": 517,
-     "end": 705,
-     "start_utf16": 517,
-     "end_utf16": 705,
-     "text": "Additionally, Biden is expected to express his \"deep concern\" over China's support for Russia’s war against Ukraine and the involvement of North Korean military personnel in aiding Russia.",
-     "field": "text"
-    }
-   ]
-  },
-  {
    "label": "cyberattacks",
-   "score": 0.5036,
+   "score": 0.5012,
    "evidence": [
     {
      "start": 707,
@@ -572,11 +572,11 @@ RESPONSE: Any = json.loads(r'''{
   "truncated": false
  },
  "timings_ms": {
-  "model": 188,
-  "entities": 4,
-  "topics": 137,
-  "total": 328,
+  "model": 8791,
+  "entities": 50,
+  "topics": 4421,
+  "total": 13262,
   "queue": 0,
-  "request": 331
+  "request": 13308
  }
 }''')
