@@ -90,7 +90,8 @@ SETTINGS: tuple[Setting, ...] = (
             "hub id"),
     Setting("TOPIC_DOC_ENCODER", None, _as_opt_str,
             "optional folder of a second topic encoder that reads the whole article (all-mpnet-base-v2:"
-            " `make doc-encoder`); better topics, about 0.85 s more per article and 430 MiB more per worker"),
+            " `make doc-encoder`), read where the first leaves the ranking open; better topics, up to about"
+            " 0.9 s more per article it reads and 480 MiB more per worker"),
     Setting("THRESHOLD", 0.5, float,
             "default entity score threshold in [0, 1] (a request's `threshold` wins)",
             lambda v: 0.0 <= v <= 1.0),

@@ -6,8 +6,9 @@ into a model folder that ``TAGGER_TOPIC_DOC_ENCODER`` can point at:
 
     python -m service.tagging.doc_encoder .cache/encoders/all-mpnet-base-v2
 
-Why optional: it reads the article once more with a 110M-parameter encoder (about 0.5 s an article
-on 2 CPUs, about 420 MiB more per worker) for a few points of topic accuracy; see the README.
+Why optional: where it reads an article (only where the sentence encoder leaves the ranking open),
+a 110M-parameter encoder reads it once more (about 0.8 s an article on 2 CPUs), and it holds about
+480 MiB more per worker, for about a point of topic accuracy; see the README.
 """
 
 from __future__ import annotations
