@@ -158,7 +158,11 @@ def main() -> int:
         ms.append((time.perf_counter() - t2 + t1 - t0 + (t_doc if needs_doc else 0.0)) * 1000)
         doc_read.append(needs_doc)
         if scorer.doc_encoder is not None:
-            every_top = scorer.score_embedded(units, emb, labels, threshold=0.0, doc_vec=doc_every)[0]
+            every_top = (
+                ranked[0]
+                if needs_doc  # the scorer already read the document: same ranking
+                else scorer.score_embedded(units, emb, labels, threshold=0.0, doc_vec=doc_every)[0]
+            )
             hits_every.append(every_top.label == CLASSES[folder])
         n_returned.append(sum(t.score >= T.DEFAULT_THRESHOLD for t in ranked))
         gold = CLASSES[folder]

@@ -319,7 +319,17 @@ class TopicScorer:
     ) -> np.ndarray:
         """Each label's z-score against the reference (steps 3-4 above): how far it stands out."""
         every, keep = self._candidates_and_reference(labels)
-        z_all = _standardise(relevance(emb, every))
+        return self._z(sentence_z(emb @ every.T), labels, keep, doc_vec)
+
+    def _z(
+        self,
+        sent_z_all: np.ndarray,
+        labels: Sequence[Label],
+        keep: list[int],
+        doc_vec: np.ndarray | None,
+    ) -> np.ndarray:
+        """:meth:`label_z` from the sentence z-scores over the caller's then the kept reference labels."""
+        z_all = _standardise(sent_z_all.mean(0))  # relevance(), standardised
         if doc_vec is not None and self.doc_encoder is not None:
             doc_every = np.concatenate(
                 [self.label_vectors(self._resolve(labels), self.doc_encoder), self._doc_reference[keep]]
@@ -341,12 +351,14 @@ class TopicScorer:
         """Like :meth:`score`, on sentences already encoded (``emb`` has one row per unit; ``doc_vec``
         is :meth:`encode_document`'s vector, when there is a document encoder)."""
         thr = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        every, _ = self._candidates_and_reference(labels)
+        every, keep = self._candidates_and_reference(labels)
         all_sims = emb @ every.T  # (units, candidate + reference labels)
         sims = all_sims[:, : len(labels)]
-        # per sentence: how far each label stands out among all labels (for the evidence)
-        sent_z = sentence_z(all_sims)[:, : len(labels)]
-        z = self.label_z(emb, labels, doc_vec=doc_vec)
+        # per sentence: how far each label stands out among all labels (the evidence, and the
+        # relevance behind the labels' z-scores)
+        sent_z_all = sentence_z(all_sims)
+        sent_z = sent_z_all[:, : len(labels)]
+        z = self._z(sent_z_all, labels, keep, doc_vec)
 
         scores = 1.0 / (1.0 + np.exp(-Z_SLOPE * (z.astype(np.float64) - Z_CENTER)))
         hits = [_lexical_hits(_lexical_keys(lab.name), units) for lab in labels]
