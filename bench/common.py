@@ -379,6 +379,7 @@ def tagger_without_self_test(config: Any) -> Any:
             config["MODEL"],
             threads=config["TORCH_THREADS"] or None,
             threshold=config["THRESHOLD"],
+            precision=config.get("PRECISION", "auto"),
             self_test=False,
         )
     )

@@ -85,6 +85,8 @@ def patched_tagger(config: Any) -> Any:
             config["MODEL"],
             threads=config["TORCH_THREADS"] or None,
             threshold=config["THRESHOLD"],
+            # int8 dynamic quantisation is measured against fp32 (its Linear layers take fp32 input)
+            precision="fp32",
             self_test=os.environ.get("BENCH_SELF_TEST", "1") != "0",
         )
         apply_patches(tagger, os.environ.get("BENCH_PATCHES", ""))
@@ -99,4 +101,9 @@ def unpinned_tagger(config: Any) -> Any:
     thread and called from gunicorn's request threads. Kept to show what pinning buys."""
     from service.tagging.engine import Tagger
 
-    return Tagger(config["MODEL"], threads=config["TORCH_THREADS"] or None, threshold=config["THRESHOLD"])
+    return Tagger(
+        config["MODEL"],
+        threads=config["TORCH_THREADS"] or None,
+        threshold=config["THRESHOLD"],
+        precision=config.get("PRECISION", "auto"),
+    )

@@ -35,7 +35,7 @@ def test_tag_returns_grouped_entities_with_exact_offsets(client):
             assert (m["start_utf16"], m["end_utf16"]) == (m["start"], m["end"])  # all BMP
             assert m["field"] == "text"
     assert body["topics"][0]["label"] == "diplomacy"
-    assert body["model"] == {"name": "canned-test-engine", "version": "0"}
+    assert body["model"] == {"name": "canned-test-engine", "version": "0", "precision": "fp32"}
     assert body["labels_version"] == default_labels().version
     assert body["coverage"] == {
         "chars": len(TEXT),
@@ -155,7 +155,7 @@ def test_healthz_and_readyz(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["status"] == "ready"
-    assert ready.get_json()["model"]["name"] == "canned-test-engine"
+    assert ready.get_json()["model"] == {"name": "canned-test-engine", "version": "0", "precision": "fp32"}
 
 
 def test_openapi_yaml_is_served(client):

@@ -220,6 +220,7 @@ def test_the_config_table_lists_every_setting():
         "TAGGER_API_KEYS_FILE",
         "TAGGER_CORS_ORIGINS",
         "TAGGER_LOG_LEVEL",
+        "TAGGER_PRECISION",
         "TAGGER_TORCH_THREADS",
         "TAGGER_HOST",
         "TAGGER_PORT",

@@ -40,7 +40,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 19,
      "text": "US",
      "field": "text",
-     "score": 0.928
+     "score": 0.9261
     },
     {
      "start": 359,
@@ -49,7 +49,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 361,
      "text": "US",
      "field": "text",
-     "score": 0.9831
+     "score": 0.9832
     },
     {
      "start": 1021,
@@ -58,7 +58,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1023,
      "text": "US",
      "field": "text",
-     "score": 0.9862
+     "score": 0.9858
     },
     {
      "start": 1179,
@@ -76,7 +76,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1541,
      "text": "United States",
      "field": "text",
-     "score": 0.9963
+     "score": 0.9964
     }
    ]
   },
@@ -93,7 +93,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 63,
      "text": "Russia",
      "field": "text",
-     "score": 0.9289
+     "score": 0.9285
     },
     {
      "start": 604,
@@ -111,7 +111,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 704,
      "text": "Russia",
      "field": "text",
-     "score": 0.9991
+     "score": 0.9992
     },
     {
      "start": 1195,
@@ -120,7 +120,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1201,
      "text": "Russia",
      "field": "text",
-     "score": 0.9588
+     "score": 0.9602
     },
     {
      "start": 1838,
@@ -129,7 +129,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1844,
      "text": "Russia",
      "field": "text",
-     "score": 0.9781
+     "score": 0.9783
     }
    ]
   },
@@ -146,7 +146,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 367,
      "text": "China",
      "field": "text",
-     "score": 0.9831
+     "score": 0.9832
     },
     {
      "start": 584,
@@ -164,7 +164,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1191,
      "text": "China",
      "field": "text",
-     "score": 0.9888
+     "score": 0.9881
     },
     {
      "start": 1397,
@@ -180,8 +180,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Joe Biden",
    "label": "political leader",
-   "score": 0.891,
-   "relevance": 0.7267,
+   "score": 0.892,
+   "relevance": 0.7269,
    "mentions": [
     {
      "start": 30,
@@ -190,7 +190,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 39,
      "text": "Joe Biden",
      "field": "text",
-     "score": 0.8425
+     "score": 0.8446
     },
     {
      "start": 314,
@@ -199,7 +199,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 319,
      "text": "Biden",
      "field": "text",
-     "score": 0.4092
+     "score": 0.4083
     },
     {
      "start": 531,
@@ -208,14 +208,14 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 536,
      "text": "Biden",
      "field": "text",
-     "score": 0.2592
+     "score": 0.2533
     }
    ]
   },
   {
    "text": "Ukraine",
    "label": "country",
-   "score": 0.9192,
+   "score": 0.9191,
    "relevance": 0.7261,
    "mentions": [
     {
@@ -225,7 +225,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 85,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7897
+     "score": 0.7884
     },
     {
      "start": 625,
@@ -234,7 +234,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 632,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7687
+     "score": 0.7709
     },
     {
      "start": 1931,
@@ -243,15 +243,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1938,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7512
+     "score": 0.7561
     }
    ]
   },
   {
    "text": "Xi Jinping",
    "label": "political leader",
-   "score": 0.9174,
-   "relevance": 0.7117,
+   "score": 0.9158,
+   "relevance": 0.7114,
    "mentions": [
     {
      "start": 187,
@@ -260,7 +260,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 197,
      "text": "Xi Jinping",
      "field": "text",
-     "score": 0.8026
+     "score": 0.8002
     },
     {
      "start": 324,
@@ -269,7 +269,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 326,
      "text": "Xi",
      "field": "text",
-     "score": 0.672
+     "score": 0.6685
     },
     {
      "start": 976,
@@ -278,15 +278,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 978,
      "text": "Xi",
      "field": "text",
-     "score": 0.7391
+     "score": 0.7335
     }
    ]
   },
   {
    "text": "White House",
    "label": "organization",
-   "score": 0.936,
-   "relevance": 0.6599,
+   "score": 0.9354,
+   "relevance": 0.6598,
    "mentions": [
     {
      "start": 292,
@@ -295,7 +295,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 303,
      "text": "White House",
      "field": "text",
-     "score": 0.7876
+     "score": 0.7886
     },
     {
      "start": 1028,
@@ -304,15 +304,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1039,
      "text": "White House",
      "field": "text",
-     "score": 0.8944
+     "score": 0.8934
     }
    ]
   },
   {
    "text": "Peru",
    "label": "country",
-   "score": 0.9331,
-   "relevance": 0.6119,
+   "score": 0.9321,
+   "relevance": 0.6117,
    "mentions": [
     {
      "start": 201,
@@ -321,15 +321,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 205,
      "text": "Peru",
      "field": "text",
-     "score": 0.9331
+     "score": 0.9321
     }
    ]
   },
   {
    "text": "Taiwan",
    "label": "country",
-   "score": 0.8662,
-   "relevance": 0.4134,
+   "score": 0.8666,
+   "relevance": 0.4135,
    "mentions": [
     {
      "start": 862,
@@ -338,15 +338,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 868,
      "text": "Taiwan",
      "field": "text",
-     "score": 0.8662
+     "score": 0.8666
     }
    ]
   },
   {
    "text": "Donald Trump",
    "label": "political leader",
-   "score": 0.8467,
-   "relevance": 0.3935,
+   "score": 0.8458,
+   "relevance": 0.3933,
    "mentions": [
     {
      "start": 986,
@@ -355,14 +355,14 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 998,
      "text": "Donald Trump",
      "field": "text",
-     "score": 0.8467
+     "score": 0.8458
     }
    ]
   },
   {
    "text": "New York Times",
    "label": "organization",
-   "score": 0.9182,
+   "score": 0.9185,
    "relevance": 0.3178,
    "mentions": [
     {
@@ -372,15 +372,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1699,
      "text": "New York Times",
      "field": "text",
-     "score": 0.9182
+     "score": 0.9185
     }
    ]
   },
   {
    "text": "NATO",
    "label": "organization",
-   "score": 0.738,
-   "relevance": 0.2653,
+   "score": 0.7388,
+   "relevance": 0.2654,
    "mentions": [
     {
      "start": 1813,
@@ -389,7 +389,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1817,
      "text": "NATO",
      "field": "text",
-     "score": 0.738
+     "score": 0.7388
     }
    ]
   }
@@ -562,7 +562,8 @@ RESPONSE: Any = json.loads(r'''{
  ],
  "model": {
   "name": "newsroom-gliner-minilm",
-  "version": "0dceedd42b6a19db"
+  "version": "0dceedd42b6a19db",
+  "precision": "bf16"
  },
  "labels_version": "2026.11.1",
  "coverage": {
@@ -572,11 +573,11 @@ RESPONSE: Any = json.loads(r'''{
   "truncated": false
  },
  "timings_ms": {
-  "model": 189,
+  "model": 146,
   "entities": 2,
-  "topics": 138,
-  "total": 330,
+  "topics": 135,
+  "total": 283,
   "queue": 0,
-  "request": 332
+  "request": 285
  }
 }''')

@@ -114,7 +114,7 @@ def tag_response(
     body: dict[str, Any] = {
         "entities": entities,
         "topics": topics,
-        "model": {"name": model.name, "version": model.version},
+        "model": {"name": model.name, "version": model.version, "precision": model.precision},
         "labels_version": labels_version,
         "coverage": {
             "chars": result.coverage.chars,

@@ -75,7 +75,11 @@ def readyz() -> Response:
     engine = state.get()
     return respond(schemas.Ready(), {
         "status": "ready",
-        "model": {"name": engine.info.name, "version": engine.info.version},
+        "model": {
+            "name": engine.info.name,
+            "version": engine.info.version,
+            "precision": engine.info.precision,
+        },
         "labels_version": default_labels().version,
         "load_seconds": state.load_seconds,
     })

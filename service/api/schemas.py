@@ -317,6 +317,14 @@ class ModelInfo(Schema):
 
     name = fields.String(required=True)
     version = fields.String(required=True)
+    precision = fields.String(
+        required=True,
+        validate=validate.OneOf(["fp32", "bf16"]),
+        metadata={
+            "description": "What the entity model's matrix multiplies ran in: `fp32`, or `bf16` "
+            "(autocast, on CPUs that multiply bf16 natively; `TAGGER_PRECISION`)."
+        },
+    )
 
 
 class Coverage(Schema):

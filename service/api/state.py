@@ -57,6 +57,7 @@ def build_tagger(config: Mapping[str, Any]) -> Engine:
             config["MODEL"],
             threads=config["TORCH_THREADS"] or None,
             threshold=config["THRESHOLD"],
+            precision=config.get("PRECISION", "auto"),
             doc_encoder_path=config.get("TOPIC_DOC_ENCODER") or None,
             setting="TAGGER_MODEL",
         )

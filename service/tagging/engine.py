@@ -7,8 +7,8 @@ splitter, warm-up, self-test) and the topic scorer once. Per request it
 2. cuts the text (and the title) into sentence-aligned overlapping windows
    (:mod:`service.tagging.windows`) that fit the model's 384 words and 512 sub-word tokens;
 3. runs the windows of every document of the request through the model in batches, sorted by
-   length so padding stays small, under ``torch.inference_mode``, checking the deadline between
-   batches;
+   length so padding stays small, under ``torch.inference_mode`` (and bf16 autocast where the CPU
+   has it, see :mod:`service.tagging.loading`), checking the deadline between batches;
 4. maps each span back to document offsets (window start + offset in the window), merges what the
    overlaps found twice and groups, labels and ranks the entities (:mod:`service.tagging.entities`);
 5. scores topics with the topic scorer (:mod:`service.tagging.topics`), when it is installed.
@@ -84,6 +84,8 @@ class Tagger:
     embedded model, see README). ``topics=False`` skips loading the topic scorer.
     ``fast_span_head=False`` keeps GLiNER's stock span scoring (see
     :func:`service.tagging.loading.install_fast_span_head`; same output, slower).
+    ``precision`` (``TAGGER_PRECISION``): ``auto`` runs the entity model under bf16 autocast where the
+    CPU multiplies bf16 natively, else fp32 (:func:`service.tagging.loading.resolve_precision`).
     ``doc_encoder_path`` adds a whole-article encoder to topic scoring (``TAGGER_TOPIC_DOC_ENCODER``;
     :mod:`service.tagging.doc_encoder`).
     """
@@ -103,12 +105,18 @@ class Tagger:
         topics: bool = True,
         self_test: bool = True,
         fast_span_head: bool = True,
+        precision: str = "auto",
         setting: str = "TAGGER_MODEL",
     ) -> None:
         t0 = time.perf_counter()
         self.threads = set_threads(threads)
         self.loaded: LoadedModel = load_model(
-            model, setting=setting, threads=self.threads, run_self_test=self_test, fast=fast_span_head
+            model,
+            setting=setting,
+            threads=self.threads,
+            run_self_test=self_test,
+            fast=fast_span_head,
+            precision=precision,
         )
         self.model = self.loaded.model
         self.threshold = threshold
@@ -280,9 +288,7 @@ class Tagger:
                 jobs += [_Job(i, "title", w) for w in self._split(doc.title, plan)]
         # Similar lengths in one batch: little padding.
         jobs.sort(key=lambda j: j.window.words)
-        import torch
-
-        with torch.inference_mode():
+        with self.loaded.inference():
             for b in range(0, len(jobs), self.batch_size):
                 _check(deadline)
                 batch = jobs[b : b + self.batch_size]

@@ -66,10 +66,11 @@ class Coverage:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Which model produced the tags."""
+    """Which model produced the tags, and the precision its matrix multiplies ran in."""
 
     name: str
     version: str
+    precision: str = "fp32"  # "fp32", or "bf16" (see service.tagging.loading.resolve_precision)
 
 
 @dataclass
