@@ -208,6 +208,40 @@ def http_tag(
     return m, ents
 
 
+def interleaved_latency(
+    tagger: Any, base: str, articles: Sequence[Article], *, repeats: int, name: str
+) -> tuple[Measurement, Measurement]:
+    """One article at a time, the in-process engine and ``POST /v1/tag`` (one client) in turns:
+    article by article, the engine first on even passes and HTTP first on odd ones. Both see the
+    machine in the same seconds, so drift in its load (which moved single-article times by up to a
+    third between runs minutes apart) cancels out of their ratio. Returns (engine, HTTP)."""
+    eng, http = Measurement("engine tag(), interleaved"), Measurement(name, notes={"clients": 1})
+    stats: dict[str, int] = {}
+
+    def run_engine(art: Article) -> None:
+        t0 = time.perf_counter()
+        tagger.tag(art.text, topic_labels=[])
+        eng.latencies_s.append(time.perf_counter() - t0)
+
+    def run_http(art: Article) -> None:
+        t0 = time.perf_counter()
+        _post(base + "/v1/tag", {"text": art.text, "topic_labels": []}, stats)
+        http.latencies_s.append(time.perf_counter() - t0)
+
+    for r in range(repeats):
+        for art in articles:
+            for run in (run_engine, run_http) if r % 2 == 0 else (run_http, run_engine):
+                run(art)
+            for m in (eng, http):
+                m.articles += 1
+                m.words += art.words
+    for m in (eng, http):
+        m.wall_s = sum(m.latencies_s)
+        m.notes["load1"] = round(os.getloadavg()[0], 2)
+    http.notes.update(stats)
+    return eng, http
+
+
 def http_batch(
     base: str, articles: Sequence[Article], *, batch: int, clients: int, repeats: int = 1, name: str
 ) -> tuple[Measurement, dict[str, EntitySet]]:
