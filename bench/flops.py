@@ -129,16 +129,18 @@ def window_flops(tagger: Any, articles: Sequence[Article], *, stock_model: Any =
     }
 
 
-def matmul_flops(threads: int, *, n: int = 1024, seconds: float = 1.0) -> float:
-    """Sustained fp32 FLOP/s of torch ``n x n`` matmuls with ``threads`` intra-op threads."""
+def matmul_flops(threads: int, *, n: int = 1024, seconds: float = 1.0, precision: str = "fp32") -> float:
+    """Sustained FLOP/s of torch ``n x n`` matmuls with ``threads`` intra-op threads, in ``precision``
+    ("fp32", or "bf16": what the engine's autocast multiplies in)."""
     import torch
 
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        a = torch.randn(n, n)
-        b = torch.randn(n, n)
-        c = torch.empty(n, n)
+        a = torch.randn(n, n, dtype=dtype)
+        b = torch.randn(n, n, dtype=dtype)
+        c = torch.empty(n, n, dtype=dtype)
         for _ in range(3):
             torch.mm(a, b, out=c)
         best = 0.0
