@@ -116,6 +116,8 @@ def main() -> int:
     ap.add_argument("--per-class", type=int, default=CALIBRATION_PER_CLASS)
     ap.add_argument("--all", action="store_true", help="all 2,225 articles")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                    help="sentence encoder precision (bf16: autocast)")
     ap.add_argument("--fit", action="store_true", help="fit the z-score logistic on the calibration subset")
     ap.add_argument("--doc-encoder", help="folder of the optional document encoder "
                     "(TAGGER_TOPIC_DOC_ENCODER; make doc-encoder)")
@@ -123,7 +125,7 @@ def main() -> int:
     args = ap.parse_args()
 
     docs = documents(None if args.all else args.per_class)
-    scorer = T.TopicScorer(threads=args.threads, doc_encoder_path=args.doc_encoder)
+    scorer = T.TopicScorer(threads=args.threads, doc_encoder_path=args.doc_encoder, precision=args.precision)
     labels = [Label(name) for name in CLASSES.values()]
     gold_names = [lab.name for lab in labels]
     var = variants(scorer, labels)

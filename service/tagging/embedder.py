@@ -25,7 +25,12 @@ class SentenceEncoder:
     """Encodes texts to unit vectors (float32, one row per text)."""
 
     def __init__(
-        self, path: str | Path | None = None, *, max_length: int = 256, batch_size: int = 32
+        self,
+        path: str | Path | None = None,
+        *,
+        max_length: int = 256,
+        batch_size: int = 32,
+        precision: str = "fp32",
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
@@ -36,6 +41,9 @@ class SentenceEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.dim = int(self.model.config.hidden_size)
+        # "bf16": matrix multiplies under bf16 autocast (see service.tagging.loading); pooling and
+        # normalisation stay fp32
+        self.precision = precision
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Sub-word tokens of each text, special tokens not counted."""
@@ -50,7 +58,8 @@ class SentenceEncoder:
         if not texts:
             return out
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with torch.inference_mode():
+        bf16 = self.precision == "bf16"
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for b in range(0, len(order), self.batch_size):
                 idx = order[b : b + self.batch_size]
                 batch = self.tokenizer(
@@ -60,7 +69,7 @@ class SentenceEncoder:
                     max_length=self.max_length,
                     return_tensors="pt",
                 )
-                hidden = self.model(**batch).last_hidden_state
+                hidden = self.model(**batch).last_hidden_state.float()
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)

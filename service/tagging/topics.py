@@ -206,10 +206,12 @@ class TopicScorer:
         doc_encoder_path: str | Path | None = None,
         doc_margin: float = DOC_MARGIN,
         cache_size: int = 2048,
+        precision: str = "fp32",
     ) -> None:
         if threads:
             torch.set_num_threads(int(threads))
-        self.encoder = SentenceEncoder(encoder_path)
+        # precision: of the sentence encoder ("fp32" or "bf16"); the document encoder stays fp32
+        self.encoder = SentenceEncoder(encoder_path, precision=precision)
         self.doc_margin = float(doc_margin)  # math.inf: the document encoder reads every article
         self._cache = _LRU(cache_size)
         self._reference_labels = self._resolve(default_labels().topic_labels)
