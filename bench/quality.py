@@ -24,12 +24,15 @@ def score_seeds(model: str, gold: Path, texts: Path) -> dict:
     """Run score.py against a freshly started service; returns its JSON summary and per-document detail."""
     with Gunicorn(model, workers=1) as server:
         ready_s = server.wait_ready(timeout=300)
+        import requests
+
+        model = requests.get(server.url + "/readyz", timeout=10).json()["model"]  # name, version, precision
         cmd = [sys.executable, str(SHARED_EVAL / "score.py"), "--url", server.url, "--gold", str(gold),
                "--texts", str(texts)]
         report = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         data = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True).stdout)
     print(report)
-    return {"cold_start_s": round(ready_s, 2), **data}
+    return {"cold_start_s": round(ready_s, 2), "model": model, **data}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,11 +89,26 @@ def test_bf16_finds_the_fp32_entities_on_a_news_text():
     from service.tagging.engine import Tagger
 
     fp32 = Tagger(MODEL, topics=False, precision="fp32", self_test=False)
-    bf16 = Tagger(MODEL, topics=False, precision="bf16", self_test=False)
+    bf16 = Tagger(MODEL, precision="bf16", self_test=False)
     assert (fp32.info.precision, bf16.info.precision) == ("fp32", "bf16")
+    assert bf16.topic_scorer is not None and bf16.topic_scorer.encoder.precision == "bf16"
     a = {(e.text, e.label): e.score for e in fp32.tag(NEWS, topic_labels=[]).entities}
     b = {(e.text, e.label): e.score for e in bf16.tag(NEWS, topic_labels=[]).entities}
     assert len(a) >= 8
     assert set(a) == set(b)
     # bf16 keeps 8 bits of mantissa: scores move in the second decimal at most
     assert max(abs(a[k] - b[k]) for k in a) < 0.05
+
+
+@pytest.mark.model
+def test_bf16_sentence_vectors_stay_close_to_fp32():
+    import numpy as np
+
+    from service.tagging.embedder import SentenceEncoder
+
+    sentences = [s.strip() + "." for s in NEWS.split(".") if s.strip()]
+    a = SentenceEncoder(precision="fp32").encode(sentences)
+    b = SentenceEncoder(precision="bf16").encode(sentences)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert (a * b).sum(axis=1).min() > 0.99  # cosine of each sentence's two vectors

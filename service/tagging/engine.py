@@ -84,8 +84,9 @@ class Tagger:
     embedded model, see README). ``topics=False`` skips loading the topic scorer.
     ``fast_span_head=False`` keeps GLiNER's stock span scoring (see
     :func:`service.tagging.loading.install_fast_span_head`; same output, slower).
-    ``precision`` (``TAGGER_PRECISION``): ``auto`` runs the entity model under bf16 autocast where the
-    CPU multiplies bf16 natively, else fp32 (:func:`service.tagging.loading.resolve_precision`).
+    ``precision`` (``TAGGER_PRECISION``): ``auto`` runs the entity model and the topic sentence
+    encoder under bf16 autocast where the CPU multiplies bf16 natively, else fp32
+    (:func:`service.tagging.loading.resolve_precision`).
     ``doc_encoder_path`` adds a whole-article encoder to topic scoring (``TAGGER_TOPIC_DOC_ENCODER``;
     :mod:`service.tagging.doc_encoder`).
     """
@@ -129,8 +130,13 @@ class Tagger:
         self.topic_scorer = None
         scorer_class = _topic_scorer_class() if topics else None
         if scorer_class is not None:
+            # the topic encoder runs in the precision the entity model settled on (bf16 measured
+            # on BBC: top-1 0.911 vs 0.912 in fp32, 1.3x faster; README Topics)
             self.topic_scorer = scorer_class(
-                encoder_path, threads=self.threads, doc_encoder_path=doc_encoder_path
+                encoder_path,
+                threads=self.threads,
+                doc_encoder_path=doc_encoder_path,
+                precision=self.loaded.precision,
             )
         elif topics:
             log.warning("service.tagging.topics is not available: topics will be empty")
