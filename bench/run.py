@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-self-test", action="store_true", help="plumbing with a model that fails the self-test"
     )
+    ap.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="TAGGER_PRECISION of the engine in-process and of the servers (default auto, as served)",
+    )
     args = ap.parse_args(argv)
     quick = args.quick
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -122,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     t0 = time.perf_counter()
-    tagger = Tagger(model, threads=args.threads, self_test=not args.no_self_test)
+    tagger = Tagger(model, threads=args.threads, self_test=not args.no_self_test, precision=args.precision)
     load_s = time.perf_counter() - t0
     out["model"] = {
         "path": os.path.relpath(model, REPO),
@@ -131,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "in_process_load_s": round(load_s, 2),
         "threads": tagger.threads,
         "threshold": tagger.threshold,
+        "precision": tagger.loaded.precision,
         "window_words": tagger.window_words,
         "batch_size": tagger.batch_size,
         "topic_scorer": tagger.topic_scorer is not None,
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # up) but with GLiNER's own forward pass, as a user calling predict_entities has it.
     from service.tagging.loading import load_model
 
-    stock = load_model(model, threads=tagger.threads, run_self_test=False, fast=False).model
+    stock = load_model(model, threads=tagger.threads, run_self_test=False, fast=False, precision="fp32").model
     out["model"]["fast_span_head"] = bool(getattr(tagger.loaded, "fast_span_head", False))
 
     # 1. In-process: the naive baseline and the engine -------------------------------------------------
@@ -216,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     unpinned_latency: tuple[Measurement, Measurement] | None = None
     if "http" not in skip:
         env = {"TAGGER_ENGINE_FACTORY": "bench.common:tagger_without_self_test"} if args.no_self_test else {}
+        env["TAGGER_PRECISION"] = args.precision
         if args.threads:
             env["TAGGER_TORCH_THREADS"] = str(args.threads)
         plan: list[tuple[str, int, dict[str, str], tuple[str, ...]]] = [
