@@ -488,7 +488,12 @@ def _serve(
         pair = None
         if interleave:
             pair = throughput.interleaved_latency(
-                tagger, srv.url, seeds, repeats=max(reps, 5), name=f"http {key} /v1/tag, interleaved"
+                # 9 turns per article in a full run: the worst article's median decides the target
+                tagger,
+                srv.url,
+                seeds,
+                repeats=max(3 * reps, 5),
+                name=f"http {key} /v1/tag, interleaved",
             )
         before, _ = throughput.naive_baseline(tagger, seeds, model=stock)
         for wname in wnames:
