@@ -103,7 +103,7 @@ eval: model
 		--out bench/results/topics_bbc_doc_encoder.json
 
 # --- benchmark (bench/README.md) --------------------------------------------------------------------
-# The whole benchmark in one run, about 10 minutes on 2 cores; BENCH_ARGS=--quick for a smoke run.
+# The whole benchmark in one run, about 5 minutes on 2 cores; BENCH_ARGS=--quick for a smoke run.
 # onnxruntime (for the ONNX Runtime variant only) goes to .cache/bench-ort, outside the virtualenv:
 # gliner imports it at start-up when it is installed, and the service does not use it.
 .PHONY: bench
