@@ -97,6 +97,10 @@ def window_flops(tagger: Any, articles: Sequence[Article], *, stock_model: Any =
                  "text": w.text}
             )  # fmt: skip
     useful = sum(p["counted"] + p["lstm"] for p in per_window)
+    # The same work by part of the model, as time_breakdown splits the time.
+    enc = sum(p["by_module"].get("token_rep_layer", 0) for p in per_window)
+    rnn = sum(p["by_module"].get("rnn", 0) + p["lstm"] for p in per_window)
+    by_part = {"encoder": enc, "LSTM": rnn, "span head and label scoring": useful - enc - rnn}
     median = sorted(per_window, key=lambda p: p["counted"])[len(per_window) // 2]
     analytic = analytic_flops(cfg, median["tokens"], median["words"], len(labels))
     stock = None
@@ -125,6 +129,7 @@ def window_flops(tagger: Any, articles: Sequence[Article], *, stock_model: Any =
             "gflop_counted_stock_head": round((stock + median["lstm"]) / 1e9, 3) if stock else None,
         },
         "useful_gflop": round(useful / 1e9, 2),  # every window alone, no padding
+        "useful_gflop_by_part": {k: round(v / 1e9, 2) for k, v in by_part.items()},
         "executed_gflop": round(executed / 1e9, 2),  # the engine's batches, padding included
     }
 
@@ -182,3 +187,52 @@ def model_shaped_flops(threads: int, *, rows: int = 1200, hidden: int = 384, sec
         return best
     finally:
         torch.set_num_threads(before)
+
+
+def time_breakdown(tagger: Any, articles: Sequence[Article], *, repeats: int = 3) -> dict[str, Any]:
+    """Where one engine pass over ``articles`` (``tag_many``, entities only) spends its wall time, by
+    part of the model, timed with forward hooks: the encoder (sub-words and label prompt), the LSTM,
+    the span head with label scoring (the model's forward less those two), and outside the model
+    (tokenising and batching, decoding spans, merging). The pass with the median wall time."""
+    from service.tagging.types import Document
+
+    inner = tagger.model.model
+    parts = {"encoder": inner.token_rep_layer, "LSTM": inner.rnn, "model": inner}
+    spent: dict[str, float] = {}
+    started: dict[str, float] = {}
+
+    def start(name: str) -> Any:
+        return lambda _m, _a: started.__setitem__(name, time.perf_counter())
+
+    def stop(name: str) -> Any:
+        return lambda _m, _a, _o: spent.__setitem__(
+            name, spent.get(name, 0.0) + time.perf_counter() - started[name]
+        )
+
+    handles = []
+    for name, mod in parts.items():
+        handles += [mod.register_forward_pre_hook(start(name)), mod.register_forward_hook(stop(name))]
+    docs = [Document(a.text) for a in articles]
+    passes = []
+    try:
+        tagger.tag_many(docs, topic_labels=[])  # warm, not timed
+        for _ in range(repeats):
+            spent.clear()
+            t0 = time.perf_counter()
+            tagger.tag_many(docs, topic_labels=[])
+            passes.append((time.perf_counter() - t0, dict(spent)))
+    finally:
+        for h in handles:
+            h.remove()
+    wall, s = sorted(passes, key=lambda p: p[0])[len(passes) // 2]
+    seconds = {
+        "encoder": s.get("encoder", 0.0),
+        "LSTM": s.get("LSTM", 0.0),
+        "span head and label scoring": s.get("model", 0.0) - s.get("encoder", 0.0) - s.get("LSTM", 0.0),
+        "outside the model": wall - s.get("model", 0.0),
+    }
+    return {
+        "wall_s": round(wall, 3),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "share": {k: round(v / wall, 3) for k, v in seconds.items()},
+    }

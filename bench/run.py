@@ -355,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         mid = sorted(rounds, key=lambda r: fw["useful_gflop"] * 1e9 / r["seconds"] / r["peak"])[
             len(rounds) // 2
         ]
+        # Where the pass's time goes, and each part's rate against the same peak.
+        split = fl.time_breakdown(tagger, seed_set, repeats=1 if quick else 3)
+        split["gflops"] = {
+            k: round(g / split["seconds"][k], 1) if split["seconds"].get(k) else None
+            for k, g in fw["useful_gflop_by_part"].items()
+        }
+        split["fraction_of_matmul_peak"] = {
+            k: round(v * 1e9 / mid["peak"], 3) if v is not None else None for k, v in split["gflops"].items()
+        }
         per_pass = mid["seconds"]
         peak = mid["peak"]
         achieved = fw["useful_gflop"] * 1e9 / per_pass
@@ -379,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r in rounds
             ],
             "round_reported": "the median round by share of the peak",
+            "time_by_part": split,
         }
         f = out["flops"]
         print("\n== the machine's limit")
@@ -403,6 +413,25 @@ def main(argv: list[str] | None = None) -> int:
             f"peak ({f['fraction_of_matmul_peak_executed']:.0%} counting padding; "
             f"{f['fraction_of_fp32_matmul_peak']:.0%} of the fp32 peak)"
         )
+        tb = f["time_by_part"]
+        print(f"where a pass's {tb['wall_s']} s go (forward hooks, median of the passes):")
+        print(
+            table(
+                [
+                    {
+                        "p": k,
+                        "s": tb["seconds"][k],
+                        "sh": f"{tb['share'][k]:.0%}",
+                        "g": fw["useful_gflop_by_part"].get(k, "-"),
+                        "r": tb["gflops"].get(k, "-"),
+                        "f": _pct(tb["fraction_of_matmul_peak"].get(k)),
+                    }
+                    for k in tb["seconds"]
+                ],
+                [("p", "part"), ("s", "seconds"), ("sh", "share"), ("g", "GFLOP useful"), ("r", "GFLOP/s"),
+                 ("f", f"of {prec} peak")],
+            )
+        )  # fmt: skip
 
     if "variants" in out:
         print("\n== engine variants on the seeds (tag_many of all five; F1 by score.py's rules)")
@@ -548,6 +577,10 @@ def _merge(into: Measurement | None, part: Measurement) -> Measurement:
     into.latencies_s += part.latencies_s
     into.notes.update(part.notes)
     return into
+
+
+def _pct(x: float | None) -> str:
+    return f"{x:.0%}" if x is not None else "-"
 
 
 def _doc(text: str) -> Any:
