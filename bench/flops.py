@@ -161,9 +161,12 @@ def matmul_flops(threads: int, *, n: int = 1024, seconds: float = 1.0, precision
         torch.set_num_threads(before)
 
 
-def model_shaped_flops(threads: int, *, rows: int = 1200, hidden: int = 384, seconds: float = 1.0) -> float:
+def model_shaped_flops(
+    threads: int, *, rows: int = 1200, hidden: int = 384, seconds: float = 1.0, precision: str = "fp32"
+) -> float:
     """FLOP/s of the model's own matmul shapes (a batch of windows: rows x hidden @ hidden x 4*hidden and
-    back), as ``torch.nn.functional.linear`` runs them."""
+    back), as ``torch.nn.functional.linear`` runs them: fp32, or ("bf16") under the engine's bf16
+    autocast, fp32 tensors in, so the casts autocast adds are counted as the engine pays them."""
     import torch
 
     before = torch.get_num_threads()
@@ -173,7 +176,7 @@ def model_shaped_flops(threads: int, *, rows: int = 1200, hidden: int = 384, sec
         w1 = torch.randn(4 * hidden, hidden)
         w2 = torch.randn(hidden, 4 * hidden)
         flop = 2 * rows * hidden * 4 * hidden * 2
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             for _ in range(3):
                 torch.nn.functional.linear(torch.nn.functional.linear(x, w1), w2)
             best = 0.0

@@ -340,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         # where TAGGER_PRECISION=auto picked it): the fp32 rate would flatter a bf16 engine.
         prec = tagger.loaded.precision
         shaped = fl.model_shaped_flops(threads)
+        shaped_engine = fl.model_shaped_flops(threads, precision=prec) if prec != "fp32" else shaped
         fw = fl.window_flops(tagger, seeds[:1] if quick else seeds, stock_model=stock)
         seed_set = seeds[:1] if quick else seeds
         # Rounds of (matmul rates, one engine pass) side by side: this shared machine's speed drifts
@@ -375,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(threads): round(mid["fp32"] / 1e9, 1),
             },
             "model_shaped_matmul_gflops": round(shaped / 1e9, 1),
+            "model_shaped_matmul_gflops_engine_precision": round(shaped_engine / 1e9, 1),
             "engine_seconds_per_pass": round(per_pass, 3),
             "engine_useful_gflops": round(achieved / 1e9, 1),
             "engine_executed_gflops": round(achieved_exec / 1e9, 1),
@@ -403,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"torch fp32 1024x1024 matmul: {f['matmul_1024_gflops']} GFLOP/s by threads; model-shaped "
             f"linear: {f['model_shaped_matmul_gflops']} GFLOP/s; in the engine's precision ({prec}), "
-            f"{threads} threads: {f['matmul_1024_gflops_engine_precision']} GFLOP/s"
+            f"{threads} threads: {f['matmul_1024_gflops_engine_precision']} GFLOP/s, model-shaped linear "
+            f"{f['model_shaped_matmul_gflops_engine_precision']} GFLOP/s"
         )
         print(
             f"engine on {len(seed_set)} seed article(s): {f['windows']} windows, "
