@@ -192,50 +192,49 @@ def model_shaped_flops(
         torch.set_num_threads(before)
 
 
-def time_breakdown(tagger: Any, articles: Sequence[Article], *, repeats: int = 3) -> dict[str, Any]:
-    """Where one engine pass over ``articles`` (``tag_many``, entities only) spends its wall time, by
-    part of the model, timed with forward hooks: the encoder (sub-words and label prompt), the LSTM,
-    the span head with label scoring (the model's forward less those two), and outside the model
-    (tokenising and batching, decoding spans, merging). The pass with the median wall time."""
-    from service.tagging.types import Document
+class PartTimer:
+    """Forward hooks that time the parts of the model while attached (a ``with`` block), so the
+    engine passes timed for the machine's limit also say where their time went: the encoder
+    (sub-words and label prompt), the LSTM, the span head with label scoring (the model's forward
+    less those two), and outside the model (tokenising and batching, decoding spans, merging)."""
 
-    inner = tagger.model.model
-    parts = {"encoder": inner.token_rep_layer, "LSTM": inner.rnn, "model": inner}
-    spent: dict[str, float] = {}
-    started: dict[str, float] = {}
+    def __init__(self, tagger: Any) -> None:
+        inner = tagger.model.model
+        self._parts = {"encoder": inner.token_rep_layer, "LSTM": inner.rnn, "model": inner}
+        self._spent: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+        self._handles: list[Any] = []
 
-    def start(name: str) -> Any:
-        return lambda _m, _a: started.__setitem__(name, time.perf_counter())
+    def __enter__(self) -> PartTimer:
+        for name, mod in self._parts.items():
+            self._handles += [
+                mod.register_forward_pre_hook(lambda _m, _a, n=name: self._start(n)),
+                mod.register_forward_hook(lambda _m, _a, _o, n=name: self._stop(n)),
+            ]
+        return self
 
-    def stop(name: str) -> Any:
-        return lambda _m, _a, _o: spent.__setitem__(
-            name, spent.get(name, 0.0) + time.perf_counter() - started[name]
-        )
-
-    handles = []
-    for name, mod in parts.items():
-        handles += [mod.register_forward_pre_hook(start(name)), mod.register_forward_hook(stop(name))]
-    docs = [Document(a.text) for a in articles]
-    passes = []
-    try:
-        tagger.tag_many(docs, topic_labels=[])  # warm, not timed
-        for _ in range(repeats):
-            spent.clear()
-            t0 = time.perf_counter()
-            tagger.tag_many(docs, topic_labels=[])
-            passes.append((time.perf_counter() - t0, dict(spent)))
-    finally:
-        for h in handles:
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
             h.remove()
-    wall, s = sorted(passes, key=lambda p: p[0])[len(passes) // 2]
-    seconds = {
-        "encoder": s.get("encoder", 0.0),
-        "LSTM": s.get("LSTM", 0.0),
-        "span head and label scoring": s.get("model", 0.0) - s.get("encoder", 0.0) - s.get("LSTM", 0.0),
-        "outside the model": wall - s.get("model", 0.0),
-    }
-    return {
-        "wall_s": round(wall, 3),
-        "seconds": {k: round(v, 3) for k, v in seconds.items()},
-        "share": {k: round(v / wall, 3) for k, v in seconds.items()},
-    }
+        self._handles.clear()
+
+    def _start(self, name: str) -> None:
+        self._started[name] = time.perf_counter()
+
+    def _stop(self, name: str) -> None:
+        self._spent[name] = self._spent.get(name, 0.0) + time.perf_counter() - self._started[name]
+
+    def reset(self) -> None:
+        """Forget what was timed: call before each pass."""
+        self._spent.clear()
+
+    def seconds(self, wall: float) -> dict[str, float]:
+        """Seconds by part of the pass(es) since :meth:`reset`, ``wall`` being their wall time."""
+        s = self._spent
+        enc, lstm, model = s.get("encoder", 0.0), s.get("LSTM", 0.0), s.get("model", 0.0)
+        return {
+            "encoder": enc,
+            "LSTM": lstm,
+            "span head and label scoring": model - enc - lstm,
+            "outside the model": wall - model,
+        }
