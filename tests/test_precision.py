@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from service.tagging import loading
+from service.tagging import loading, precision
 from service.tagging.loading import LoadedModel, ModelInfo, bf16_agrees, resolve_precision
 from tests.conftest import MODEL
 
 
 @pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp32")])
 def test_auto_is_bf16_only_where_the_cpu_has_it(monkeypatch, native, expected):
-    monkeypatch.setattr(loading, "native_bf16", lambda: native)
+    monkeypatch.setattr(precision, "native_bf16", lambda: native)
     assert resolve_precision("auto") == expected
     assert resolve_precision("fp32") == "fp32"
     assert resolve_precision("bf16") == "bf16"
@@ -33,6 +33,36 @@ def test_inference_context_turns_autocast_on_for_bf16_only(precision, autocast):
         if autocast:
             assert torch.get_autocast_dtype("cpu") == torch.bfloat16
     assert not torch.is_autocast_enabled("cpu")
+
+
+def test_running_in_switches_precision_for_a_while_and_restores_it():
+    loaded = LoadedModel(None, ModelInfo("m", "1"), 384, 512, {}, 0.0, precision="bf16")
+    with loaded.running_in("fp32"), loaded.inference():
+        assert not torch.is_autocast_enabled("cpu")
+    assert loaded.precision == "bf16"
+    with pytest.raises(ValueError, match="'fp32' or 'bf16'"):
+        with loaded.running_in("auto"):
+            pass
+
+
+@pytest.mark.parametrize(
+    ("chosen", "requested", "agrees", "expected", "asked"),
+    [
+        ("bf16", "auto", True, "bf16", True),
+        ("bf16", "auto", False, "fp32", True),  # auto falls back
+        ("bf16", "bf16", False, "bf16", True),  # asked for: kept, with a warning
+        ("fp32", "auto", False, "fp32", False),  # fp32 needs no guard: the probe is not run
+    ],
+)
+def test_bf16_guard_falls_back_only_where_auto_chose_bf16(chosen, requested, agrees, expected, asked):
+    calls: list[bool] = []
+
+    def probe() -> bool:
+        calls.append(True)
+        return agrees
+
+    assert precision.guard_bf16(chosen, requested, probe) == expected
+    assert bool(calls) is asked
 
 
 class PrecisionSensitiveModel:
@@ -65,7 +95,7 @@ def test_bf16_guard_compares_span_scores_of_both_precisions(fp32, bf16, agrees):
 
 @pytest.mark.model
 def test_auto_falls_back_to_fp32_when_bf16_changes_the_self_test_spans(monkeypatch):
-    monkeypatch.setattr(loading, "native_bf16", lambda: True)
+    monkeypatch.setattr(precision, "native_bf16", lambda: True)
     monkeypatch.setattr(loading, "bf16_agrees", lambda model: False)
     auto = loading.load_model(MODEL, precision="auto", run_self_test=False)
     assert (auto.precision, auto.info.precision) == ("fp32", "fp32")
