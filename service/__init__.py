@@ -60,6 +60,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     cfg.normalise(app.config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logs.configure_logging(app.config["LOG_LEVEL"])
+    # '/docs//x' would otherwise be redirected to a Location built from the Host header, which a
+    # client (or a poisoned cache) controls; no route needs doubled slashes, so they are a 404.
+    app.url_map.merge_slashes = False
 
     logs.register(app)  # first: request id and start time for every later hook
     security.register(app)

@@ -6,6 +6,7 @@ the Markdown table; ``tests/test_api_bad_inputs.py`` asserts every row, so the t
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +38,20 @@ CASES = [
     ),
     Case("`NaN` or `Infinity` as a number", 400, "Malformed JSON", raw=b'{"text": "a", "threshold": NaN}'),
     Case(
+        "arrays nested 100,000 deep (`[[[...]]]`)",
+        400,
+        "Malformed JSON",
+        raw=b"[" * 100_000 + b"]" * 100_000,
+    ),
+    Case("the same key twice in an object", 400, "Malformed JSON", raw=b'{"text": "a", "text": "b"}'),
+    Case(
+        "`Content-Encoding: gzip` body that is not gzip",
+        400,
+        "Bad Request",
+        raw=b'{"text": "a"}',
+        headers={"Content-Encoding": "gzip"},
+    ),
+    Case(
         "no `Authorization` when API keys are set",
         401,
         "Unauthorized",
@@ -59,13 +74,52 @@ CASES = [
         headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
         config={"CORS_ORIGINS": "https://cms.example"},
     ),
+    Case(
+        "CORS preflight for a method the path does not take (`DELETE /v1/tag`)",
+        405,
+        "Method Not Allowed",
+        method="OPTIONS",
+        headers={"Origin": "https://cms.example", "Access-Control-Request-Method": "DELETE"},
+        config={"CORS_ORIGINS": "https://cms.example"},
+    ),
+    Case(
+        "CORS preflight for an unknown path",
+        404,
+        "Not Found",
+        method="OPTIONS",
+        path="/v1/nope",
+        headers={"Origin": "https://cms.example", "Access-Control-Request-Method": "POST"},
+        config={"CORS_ORIGINS": "https://cms.example"},
+    ),
     Case("unknown path (`/v2/tag`)", 404, "Not Found", method="GET", path="/v2/tag"),
+    Case(
+        "doubled slash (`/docs//x`): no redirect to the `Host` header",
+        404,
+        "Not Found",
+        method="GET",
+        path="/docs//x",
+        headers={"Host": "evil.example"},
+    ),
     Case("wrong method (`GET /v1/tag`)", 405, "Method Not Allowed", method="GET"),
     Case(
         "body over `TAGGER_MAX_BODY_BYTES` (2 MiB)",
         413,
         "Request body too large",
         body={"text": "x" * (2 * 1024 * 1024 + 1)},
+    ),
+    Case(
+        "gzip body that decompresses past the body limit",
+        413,
+        "Request body too large",
+        raw=gzip.compress(json.dumps({"text": "x" * (3 * 1024 * 1024)}).encode()),
+        headers={"Content-Encoding": "gzip"},
+    ),
+    Case(
+        "`Content-Encoding` other than gzip (`br`)",
+        415,
+        "Unsupported Media Type",
+        body={"text": TEXT},
+        headers={"Content-Encoding": "br"},
     ),
     Case(
         "`Content-Type: text/plain` (or none)",
@@ -89,6 +143,18 @@ CASES = [
         422,
         "Invalid request fields",
         raw=b'{"text": "a \\ud800 b"}',
+    ),
+    Case(
+        "unpaired surrogate in `id` (`\\ud800`)",
+        422,
+        "Invalid request fields",
+        raw=b'{"text": "Peru", "id": "\\ud800"}',
+    ),
+    Case(
+        "unpaired surrogate in an object key",
+        422,
+        "Invalid request fields",
+        raw=b'{"text": "Peru", "\\udfff": 1}',
     ),
     Case("unknown field (`colour`)", 422, "Invalid request fields", body={"text": TEXT, "colour": "red"}),
     Case("body is a JSON array, not an object", 422, "Invalid request fields", body=[TEXT]),
@@ -145,6 +211,13 @@ CASES = [
         body={"documents": [{"text": TEXT}, {"text": ""}]},
     ),
     Case(
+        "batch where one document's `id` has an unpaired surrogate: 200, only that document gets a 422",
+        200,
+        "",
+        path="/v1/tag/batch",
+        raw=b'{"documents": [{"text": "Peru"}, {"text": "Peru", "id": "\\ud800"}]}',
+    ),
+    Case(
         "every tagging slot busy and the wait queue full",
         503,
         "Service overloaded",
@@ -152,6 +225,14 @@ CASES = [
         config={"_busy": True},
     ),
     Case("model still loading", 503, "Service not ready", body={"text": TEXT}, config={"_loading": True}),
+    Case(
+        "model failed to load (`/readyz` without a key: the reason's kind, not the model's path)",
+        503,
+        "Service not ready",
+        method="GET",
+        path="/readyz",
+        config={"_failed": True},
+    ),
     Case(
         "tagging past `TAGGER_TIME_BUDGET_S`",
         504,
@@ -184,6 +265,13 @@ def send(case: Case) -> tuple[int, str, str]:
         engine.tag_many = late  # type: ignore[method-assign]
     if config.pop("_loading", False):
         config["ENGINE_FACTORY"] = lambda cfg: gate.wait(10) and engine
+    elif config.pop("_failed", False):
+
+        def failing(cfg: Any) -> Any:
+            raise FileNotFoundError("TAGGER_MODEL='/srv/models/x': no such model folder")
+
+        config["ENGINE_FACTORY"] = failing
+        config["LOAD_IN_BACKGROUND"] = False
     else:
         config["ENGINE"] = engine
     busy = config.pop("_busy", False)

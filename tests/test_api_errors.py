@@ -302,3 +302,116 @@ def test_504_when_the_engine_runs_past_the_budget(make_app, problem):
     resp = make_app(ENGINE=_Late(), TIME_BUDGET_S=2.5).test_client().post("/v1/tag", json={"text": TEXT})
     body = problem(resp, 504, "time-budget-exceeded")
     assert "2.5 s" in body["detail"]
+
+
+# --- hostile JSON: nesting, duplicate keys, unpaired surrogates ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"text": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+        b'{"text": "a", "entity_labels": ' + b"[" * 40 + b"]" * 40 + b"}",
+    ],
+    ids=["arrays-100000", "objects-50000", "arrays-40"],
+)
+def test_400_nesting_too_deep_is_a_problem_not_a_recursion_error(client, problem, service_logs, raw):
+    resp = client.post("/v1/tag", data=raw, content_type="application/json")
+    body = problem(resp, 400, "malformed-json")
+    assert "deeper than 32 levels" in body["detail"]
+    assert not [r for r in service_logs if r.levelname == "ERROR"]
+
+
+def test_nesting_a_real_message_needs_is_accepted(client):
+    doc = {"text": TEXT, "entity_labels": [{"name": "person", "description": "a human"}]}
+    assert client.post("/v1/tag/batch", json={"documents": [doc]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"text": "a", "text": "b"}', b'{"text": "a", "entity_labels": [{"name": "x", "name": "y"}]}'],
+)
+def test_400_duplicate_keys(client, problem, raw):
+    body = problem(client.post("/v1/tag", data=raw, content_type="application/json"), 400, "malformed-json")
+    assert "appears twice in one object" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "where"),
+    [
+        (b'{"text": "Peru", "id": "\\ud800"}', "id", "id contains"),
+        (b'{"text": "Peru", "title": "x\\udfff"}', "title", "title contains"),
+        (b'{"text": "Peru", "\\ud800": 1}', "\\ud800", "\\ud800 contains"),
+        (b'{"text": "Peru", "entity_labels": [{"name": "a", "description": "\\ud83d"}]}', "entity_labels",
+         "entity_labels[0].description contains"),
+        (b'{"documents": [{"text": "Peru"}], "topic_labels": ["\\udc00"]}', "topic_labels",
+         "topic_labels[0] contains"),
+    ],
+)
+def test_422_unpaired_surrogates_anywhere(client, problem, raw, field, where):
+    path = "/v1/tag/batch" if b"documents" in raw else "/v1/tag"
+    resp = client.post(path, data=raw, content_type="application/json")
+    body = problem(resp, 422, "invalid-fields", fields=[field])
+    assert where in body["errors"][field][0] and "unpaired UTF-16 surrogate" in body["errors"][field][0]
+    resp.get_data().decode("utf-8")  # the answer itself is valid UTF-8
+
+
+def test_a_surrogate_in_one_batch_document_fails_only_that_document(client):
+    raw = (b'{"documents": [{"id": "ok", "text": "Joe Biden in Peru."}, {"id": "\\ud800", "text": "Peru"},'
+           b' {"text": "Peru", "\\udfff": "x"}, {"id": "\\ud83d\\ude00", "text": "Lima"}]}')
+    resp = client.post("/v1/tag/batch", data=raw, content_type="application/json")
+    assert resp.status_code == 200
+    results = json.loads(resp.get_data().decode("utf-8"))["results"]
+    assert [r["status"] for r in results] == [200, 422, 422, 200]
+    assert results[0]["id"] == "ok" and results[3]["id"] == "\U0001f600"  # a proper pair is fine
+    assert results[1]["id"] is None and "id" in results[1]["error"]["errors"]
+    assert "unpaired UTF-16 surrogate" in json.dumps(results[2]["error"]["errors"])
+
+
+def test_a_surrogate_that_reaches_a_response_is_escaped_not_a_500():
+    from service.api.errors import json_text
+
+    out = json_text({"id": "a\ud800b", "name": "Zoë"})
+    assert json.loads(out) == {"id": "a\ud800b", "name": "Zoë"}
+    out.encode("utf-8")
+    assert json_text({"name": "Zoë"}) == '{"name": "Zoë"}\n'  # UTF-8 kept where it can be
+
+
+# --- Content-Encoding ------------------------------------------------------------------------------
+
+
+def test_gzip_body_is_decompressed(client):
+    import gzip
+
+    data = gzip.compress(json.dumps({"id": "gz", "text": TEXT}).encode())
+    resp = client.post("/v1/tag", data=data, content_type="application/json",
+                       headers={"Content-Encoding": "gzip"})
+    assert resp.status_code == 200 and resp.get_json()["id"] == "gz"
+    assert resp.get_json()["entities"]
+
+
+def test_413_gzip_body_that_decompresses_past_the_limit(make_app, problem):
+    import gzip
+
+    client = make_app(MAX_BODY_BYTES=10_000).test_client()
+    bomb = gzip.compress(json.dumps({"text": "x" * 1_000_000}).encode())
+    assert len(bomb) < 10_000
+    resp = client.post("/v1/tag", data=bomb, content_type="application/json",
+                       headers={"Content-Encoding": "gzip"})
+    assert "decompresses past the limit of 10000 bytes" in problem(resp, 413, "body-too-large")["detail"]
+
+
+@pytest.mark.parametrize("data", [b"not gzip at all", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"])
+def test_400_broken_gzip(client, problem, data):
+    resp = client.post("/v1/tag", data=data, content_type="application/json",
+                       headers={"Content-Encoding": "gzip"})
+    problem(resp, 400, "bad-request")
+
+
+@pytest.mark.parametrize("coding", ["br", "deflate", "compress", "gzip, br"])
+def test_415_content_encoding_not_supported(client, problem, coding):
+    resp = client.post("/v1/tag", data=json.dumps({"text": TEXT}), content_type="application/json",
+                       headers={"Content-Encoding": coding})
+    assert "Content-Encoding" in problem(resp, 415, "unsupported-media-type")["detail"]
+    assert "gzip" in resp.headers["Accept-Encoding"]

@@ -52,17 +52,32 @@ def test_readyz_503_while_loading_then_200(make_app, problem):
     assert client.post("/v1/tag", json={"text": TEXT}).status_code == 200
 
 
-def test_readyz_stays_503_with_the_reason_when_loading_fails(make_app, problem, service_logs):
-    def factory(config: Any) -> CannedEngine:
-        raise FileNotFoundError("TAGGER_MODEL='/srv/nope': no such model folder")
+def _failing_factory(config: Any) -> CannedEngine:
+    raise FileNotFoundError("TAGGER_MODEL='/srv/nope': no such model folder")
 
-    app = make_app(ENGINE_FACTORY=factory)
+
+def test_readyz_stays_503_after_a_failed_load_without_showing_the_path(make_app, problem, service_logs):
+    app = make_app(ENGINE_FACTORY=_failing_factory)
     app.extensions["tagger"].wait(5)
-    resp = app.test_client().get("/readyz")
-    body = problem(resp, 503, "not-ready")
-    assert "failed to load" in body["detail"] and "/srv/nope" in body["detail"]
-    assert "Retry-After" not in resp.headers
-    assert any(r.levelname == "ERROR" and "failed to load" in r.getMessage() for r in service_logs)
+    client = app.test_client()
+    for resp in (client.get("/readyz"), client.post("/v1/tag", json={"text": TEXT})):
+        body = problem(resp, 503, "not-ready")
+        assert "failed to load (FileNotFoundError)" in body["detail"] and "service log" in body["detail"]
+        assert "/srv/nope" not in resp.get_data(as_text=True)
+        assert "Retry-After" not in resp.headers
+    logged = [r for r in service_logs if r.levelname == "ERROR" and "failed to load" in r.getMessage()]
+    assert logged and "/srv/nope" in logged[0].getMessage()
+
+
+def test_readyz_shows_the_reason_of_a_failed_load_to_a_caller_with_a_key(make_app, problem):
+    app = make_app(ENGINE_FACTORY=_failing_factory, API_KEYS="ops-key")
+    app.extensions["tagger"].wait(5)
+    client = app.test_client()
+    for auth in ({}, {"Authorization": "Bearer wrong"}):
+        body = problem(client.get("/readyz", headers=auth), 503, "not-ready")
+        assert "/srv/nope" not in body["detail"]
+    body = problem(client.get("/readyz", headers={"Authorization": "Bearer ops-key"}), 503, "not-ready")
+    assert "FileNotFoundError: TAGGER_MODEL='/srv/nope'" in body["detail"]
 
 
 def test_loading_in_the_foreground(make_app):

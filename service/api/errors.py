@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, request
@@ -109,6 +111,40 @@ def time_budget_exceeded(budget_s: float) -> ApiError:
     )
 
 
+def json_text(payload: Any) -> str:
+    """``payload`` as one line of JSON, non-ASCII kept as is where it can be sent as UTF-8.
+
+    A string holding an unpaired surrogate cannot be encoded in UTF-8; rather than fail the response
+    (a 500 after the work is done), such a payload is written with ``\\uXXXX`` escapes, which JSON
+    allows and every JSON parser reads back to the same string.
+    """
+    text = json.dumps(payload, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(payload, ensure_ascii=True)
+    return text + "\n"
+
+
+def standalone_problem(status: int, detail: str, *, instance: str | None = None) -> tuple[str, bytes]:
+    """A problem document for errors answered before Flask sees the request (the gunicorn worker).
+
+    Returns the reason phrase and the UTF-8 body; the request id is fresh (there is no request yet).
+    """
+    slug = _HTTP_SLUGS.get(status, "http-error")
+    reason = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug,
+        "title": PROBLEMS[slug][1] or reason,
+        "status": status,
+        "detail": detail,
+        "request_id": uuid.uuid4().hex,
+    }
+    if instance:
+        body["instance"] = instance
+    return reason, json_text(body).encode("utf-8")
+
+
 def problem_response(err: ApiError) -> Response:
     """``err`` as an ``application/problem+json`` response."""
     body = err.to_dict()
@@ -117,9 +153,7 @@ def problem_response(err: ApiError) -> Response:
         rid = g.get("request_id")
         if rid:
             body["request_id"] = rid
-    resp = current_app.response_class(
-        json.dumps(body, ensure_ascii=False) + "\n", status=err.status, mimetype=PROBLEM_MIMETYPE
-    )
+    resp = current_app.response_class(json_text(body), status=err.status, mimetype=PROBLEM_MIMETYPE)
     for name, value in err.headers.items():
         resp.headers[name] = value
     return resp

@@ -1,29 +1,89 @@
 """Reading requests and writing responses: JSON only, through the schemas, both ways.
 
-``json_body`` accepts ``application/json`` (or any ``application/*+json``) in UTF-8 and answers
-415 for another content type, 413 past the body limit (Flask's ``MAX_CONTENT_LENGTH``) and 400 for
-a body that is not JSON. ``load`` runs a schema (422 with per-field messages); ``respond``
-validates the payload against its response schema before it leaves (marshmallow's ``dump`` does
-not validate) and turns a mismatch into a logged 500.
+``json_body`` accepts ``application/json`` (or any ``application/*+json``) in UTF-8, plain or
+``Content-Encoding: gzip``, and answers 415 for another content type or encoding, 413 past the body
+limit (Flask's ``MAX_CONTENT_LENGTH``, for the body as sent and as decompressed) and 400 for a body
+that is not JSON, that repeats a key in an object or that nests deeper than :data:`MAX_DEPTH`.
+``load`` refuses strings and keys with unpaired surrogates, then runs a schema (422 with
+per-field messages); ``respond`` validates the payload against its response schema before it
+leaves (marshmallow's ``dump`` does not validate) and turns a mismatch into a logged 500.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from service.api.errors import ApiError, invalid
+from service.api.errors import ApiError, invalid, json_text
 
 log = logging.getLogger("service.api")
+
+# The deepest nesting of arrays and objects accepted. The largest message (a batch of documents with
+# label objects) needs 4; the cap keeps hostile input ('[' * 100000) away from recursive code.
+MAX_DEPTH = 32
+# Content codings a body may come in; anything else is a 415 naming these.
+ENCODINGS = ("gzip", "identity")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object from its members, refusing a key twice (json keeps the last one silently)."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"the key {json.dumps(key)} appears twice in one object")
+        obj[key] = value
+    return obj
+
+
+def _decoded(raw: bytes) -> bytes:
+    """The body with its ``Content-Encoding`` undone: gzip (capped at the body limit) or none."""
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    if coding in ("", "identity"):
+        return raw
+    if coding not in ("gzip", "x-gzip"):
+        raise ApiError(
+            "unsupported-media-type",
+            f"Content-Encoding {coding!r} is not supported; send the body as is or gzip-compressed.",
+            headers={"Accept-Encoding": ", ".join(ENCODINGS)},
+        )
+    most = request.max_content_length or len(raw) * 1024
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and trailer
+    try:
+        out = inflater.decompress(raw, most + 1)  # never more than one byte past the limit
+    except zlib.error as exc:
+        raise ApiError("bad-request", f"The body is not valid gzip: {exc}.") from exc
+    if len(out) > most:
+        raise ApiError("body-too-large",
+                       f"The body decompresses past the limit of {most} bytes (TAGGER_MAX_BODY_BYTES).")
+    if not inflater.eof or inflater.unused_data:
+        raise ApiError("bad-request", "The gzip body is truncated or has data after its end.")
+    return out
+
+
+def _too_deep(data: Any) -> bool:
+    """True when arrays and objects nest deeper than :data:`MAX_DEPTH` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children: Iterable[Any] = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def json_body() -> Any:
@@ -39,21 +99,73 @@ def json_body() -> Any:
     if request.content_length is None and most is not None and len(raw) >= most:
         # A chunked body is cut at the limit without an error (Werkzeug): treat reaching it as over.
         raise RequestEntityTooLarge()
+    raw = _decoded(raw)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         detail = f"The body is not UTF-8: invalid byte at position {exc.start}."
         raise ApiError("malformed-json", detail) from exc
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+    except RecursionError as exc:  # the C parser recurses per level: '[' * 100000
+        raise _too_deep_error() from exc
     except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise ApiError("malformed-json", f"The body is not valid JSON{where}: {msg}.") from exc
+    if _too_deep(data):
+        raise _too_deep_error()
+    return data
 
 
-def load(schema: Schema, data: Any) -> dict[str, Any]:
-    """``data`` loaded through ``schema``, or a 422 problem with the field messages."""
+def _too_deep_error() -> ApiError:
+    return ApiError("malformed-json", f"The body nests arrays and objects deeper than {MAX_DEPTH} levels; "
+                    "no message of this API needs more than 4.")
+
+
+def _path(parts: list[str | int]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{json.dumps(p)[1:-1]}" for p in parts)
+
+
+def unpaired_surrogate(data: Any, skip: tuple[str, ...] = ()) -> tuple[list[str | int], bool] | None:
+    """Where ``data`` holds a string or key with an unpaired UTF-16 surrogate (and whether it is a
+    key), or None.
+
+    Python's json reads ``"\\ud800"`` into a str that cannot be written as UTF-8, so such input must
+    not get past the request. ``skip`` names top-level members checked later on their own (a
+    batch's documents, so that only the document with the bad string fails).
+    """
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path, False
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if not path and key in skip:
+                    continue
+                if _SURROGATE.search(key):
+                    return [*path, key], True
+                stack.append((child, [*path, key]))
+        elif isinstance(value, list):
+            stack.extend((child, [*path, i]) for i, child in enumerate(value))
+    return None
+
+
+def load(schema: Schema, data: Any, *, checked_later: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``data`` loaded through ``schema``, or a 422 problem with the field messages.
+
+    ``checked_later``: top-level members whose strings the caller checks itself (see
+    :func:`unpaired_surrogate`).
+    """
+    found = unpaired_surrogate(data, checked_later)
+    if found is not None:
+        path, is_key = found
+        field = json.dumps(path[0])[1:-1] if isinstance(path[0], str) else "_schema"
+        what = "The key" if is_key else "The string at"
+        raise invalid({field: [f"{what} {_path(path).lstrip('.')} contains an unpaired UTF-16 surrogate "
+                               "code point (invalid Unicode); send well-formed UTF-16 or UTF-8."]})
     try:
         return schema.load(data)
     except ValidationError as err:
@@ -67,6 +179,4 @@ def respond(schema: Schema, payload: dict[str, Any], status: int = 200) -> Respo
     if errors:
         log.error("response failed its schema %s: %s", type(schema).__name__, errors)
         raise ApiError("internal-error", "The service produced an invalid response; the error is logged.")
-    return current_app.response_class(
-        json.dumps(payload, ensure_ascii=False) + "\n", status=status, mimetype="application/json"
-    )
+    return current_app.response_class(json_text(payload), status=status, mimetype="application/json")

@@ -12,7 +12,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from service.api import schemas
 from service.api.errors import ApiError
-from service.api.io import json_body, load, respond
+from service.api.io import json_body, load, respond, unpaired_surrogate
 from service.api.jobs import OPTIONS, tag_documents
 from service.api.limits import tagging_slot
 from service.api.spec import spec_yaml
@@ -45,7 +45,8 @@ def tag() -> Response:
 @bp.post("/v1/tag/batch")
 def tag_batch() -> Response:
     """Tag up to MAX_BATCH articles; each document succeeds or fails on its own."""
-    batch = load(schemas.BatchRequest(), json_body())
+    # each document's strings are checked when it is loaded: a bad one fails only that document
+    batch = load(schemas.BatchRequest(), json_body(), checked_later=("documents",))
     loaded = [_load_document(doc, batch) for doc in batch["documents"]]
     engine = _state().get()
     with tagging_slot():
@@ -120,6 +121,8 @@ def _load_document(doc: Any, batch: dict[str, Any]) -> dict[str, Any] | ApiError
 
 def _batch_item(index: int, doc: Any, outcome: dict[str, Any] | ApiError) -> dict[str, Any]:
     doc_id = doc.get("id") if isinstance(doc, dict) and isinstance(doc.get("id"), str) else None
+    if doc_id is not None and unpaired_surrogate(doc_id) is not None:
+        doc_id = None  # not echoed: it cannot be written as UTF-8 (the item's error says why)
     if isinstance(outcome, ApiError):
         problem = outcome.to_dict() | {"instance": f"/v1/tag/batch#/documents/{index}"}
         return {"index": index, "id": doc_id, "status": outcome.status, "error": problem}

@@ -7,10 +7,14 @@ digests, against every key, so neither timing nor length tells anything). A miss
 is a 401 problem with ``WWW-Authenticate: Bearer``.
 
 CORS: ``TAGGER_CORS_ORIGINS`` lists the origins allowed (exact ``scheme://host[:port]``, or ``*``).
-A preflight (``OPTIONS`` with ``Access-Control-Request-Method``) from an allowed origin is answered
-204 with the allowed methods and headers; from any other origin it is a 403 problem. Actual
-responses to an allowed origin carry ``Access-Control-Allow-Origin`` and expose ``X-Request-ID``
-and ``Retry-After``. Without the setting no CORS header is ever sent (browsers then refuse).
+A preflight (``OPTIONS`` with ``Access-Control-Request-Method``) from an allowed origin, for a path
+and method the API has, is answered 204 with the allowed methods and headers; from any other
+origin it is a 403 problem, for an unknown path a 404 and for a method the path lacks a 405.
+Actual responses to an allowed origin carry ``Access-Control-Allow-Origin`` and expose
+``X-Request-ID`` and ``Retry-After``. With ``*`` that header is the literal ``*`` (any page may
+read, but browsers send no cookies with it), never the caller's origin echoed back; the opaque
+origin ``null`` (sandboxed frames, ``file:`` pages) is never matched by name. Without the setting
+no CORS header is ever sent (browsers then refuse).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 from service.api.errors import ApiError
 from service.config import load_api_keys
@@ -51,9 +56,36 @@ def _is_preflight() -> bool:
     return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
 
+def _any_origin() -> bool:
+    return "*" in current_app.config["CORS_ORIGINS"]
+
+
 def _origin_allowed(origin: str | None) -> bool:
-    allowed = current_app.config["CORS_ORIGINS"]
-    return bool(origin) and ("*" in allowed or origin in allowed)
+    if not origin:
+        return False
+    if _any_origin():
+        return True
+    # "null" is what every sandboxed frame and file: page sends: listing it would admit them all.
+    return origin != "null" and origin in current_app.config["CORS_ORIGINS"]
+
+
+def _check_preflight_target() -> None:
+    """404 or 405 for a preflight to a path the API lacks or a method that path does not take."""
+    if request.routing_exception is not None:  # Flask raises it only after the before_request hooks
+        raise request.routing_exception
+    method = request.headers["Access-Control-Request-Method"].strip().upper()
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:  # pragma: no cover - always bound inside a request
+        return
+    try:
+        adapter.match(method=method)
+    except HTTPException as exc:
+        if exc.code == 405:
+            raise ApiError("method-not-allowed",
+                           f"{method[:20]} is not allowed on {request.path}; a preflight for it is refused.",
+                           headers={"Allow": ", ".join(sorted(getattr(exc, "valid_methods", None) or []))},
+                           ) from exc
+        raise
 
 
 def _preflight() -> Response | None:
@@ -62,6 +94,7 @@ def _preflight() -> Response | None:
     origin = request.headers.get("Origin")
     if not _origin_allowed(origin):
         raise ApiError("forbidden-origin", f"The origin {origin!r} is not in TAGGER_CORS_ORIGINS.")
+    _check_preflight_target()
     resp = current_app.response_class(status=204)
     resp.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
     resp.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
@@ -71,13 +104,23 @@ def _preflight() -> Response | None:
 
 def _authenticate() -> None:
     digests: tuple[bytes, ...] = current_app.extensions[KEYS_EXTENSION]
-    if not digests or _is_open(request.path) or request.method == "OPTIONS":
+    if not digests or request.method == "OPTIONS":
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if _is_open(request.path):
+        # open to all; a valid key still counts (readyz then shows why a load failed)
+        g.authenticated = scheme.lower() == "bearer" and key_matches(token.strip(), digests)
+        return
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("This service needs an API key: send 'Authorization: Bearer <key>'.")
     if not key_matches(token.strip(), digests):
         raise _unauthorized("The API key is not valid.")
+    g.authenticated = True
+
+
+def authenticated() -> bool:
+    """True when this request carried a valid API key (keys configured and one matched)."""
+    return bool(g.get("authenticated"))
 
 
 def _unauthorized(detail: str) -> ApiError:
@@ -86,10 +129,10 @@ def _unauthorized(detail: str) -> ApiError:
 
 def _cors_headers(response: Response) -> Response:
     origin = request.headers.get("Origin")
-    if current_app.config["CORS_ORIGINS"]:
-        response.vary.add("Origin")
+    if current_app.config["CORS_ORIGINS"] and not _any_origin():
+        response.vary.add("Origin")  # the answer depends on the origin only when it is echoed
     if _origin_allowed(origin):
-        response.headers["Access-Control-Allow-Origin"] = origin or ""
+        response.headers["Access-Control-Allow-Origin"] = "*" if _any_origin() else origin or ""
         response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 

@@ -2,8 +2,10 @@
 
 In production the engine is built in a background thread when the app starts, so ``/healthz``
 answers at once while ``/readyz`` (and the tagging endpoints) answer 503 until the model is loaded,
-warmed up and self-tested. If loading fails the state stays ``failed``: 503 with the reason, and
-the error is logged. Tests hand in their own engine (``ENGINE``) or factory (``ENGINE_FACTORY``).
+warmed up and self-tested. If loading fails the state stays ``failed``: 503, and the error is
+logged. The reason (which names the model's folder) is shown only to a caller with a valid API
+key; anyone else learns the kind of error and that the log has the rest. Tests hand in their own
+engine (``ENGINE``) or factory (``ENGINE_FACTORY``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from service.api.errors import not_ready
+from service.api.security import authenticated
 from service.tagging.types import Document, Label, ModelInfo, TagResult
 
 log = logging.getLogger("service.api")
@@ -71,6 +74,7 @@ class EngineState:
         self.status = "loading"
         self.engine: Engine | None = None
         self.error: str | None = None
+        self.error_kind: str | None = None
         self.started = time.monotonic()
         self.load_seconds: float | None = None
         self._thread: threading.Thread | None = None
@@ -103,6 +107,7 @@ class EngineState:
             engine = factory(config)
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
+            self.error_kind = type(exc).__name__
             self.status = "failed"
             log.error("model failed to load; the service stays not ready: %s", self.error, exc_info=exc)
             return
@@ -115,6 +120,9 @@ class EngineState:
         if self.status == "ready" and self.engine is not None:
             return self.engine
         if self.status == "failed":
-            raise not_ready(f"The model failed to load: {self.error}", None)
+            if authenticated():
+                raise not_ready(f"The model failed to load: {self.error}", None)
+            raise not_ready(f"The model failed to load ({self.error_kind}); the reason is in the service "
+                            "log (or ask with an API key).", None)
         waited = time.monotonic() - self.started
         raise not_ready(f"The model is loading ({waited:.0f} s so far); retry shortly.", 5)
