@@ -21,10 +21,12 @@ from service import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# The evaluation kit (gold file, score.py) beside the checkout, as in CI; absent in a bare clone.
+SHARED = ROOT.parent / "shared"
 # The model the model-marked tests use: read before the autouse fixture below clears TAGGER_*.
 MODEL = os.environ.get("TAGGER_MODEL") or str(ROOT / "models" / "embedded")
 
-__all__ = ["MODEL", "SEEDS", "CannedEngine"]
+__all__ = ["MODEL", "SEEDS", "SHARED", "CannedEngine"]
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +67,35 @@ def app(make_app: Callable[..., Flask], engine: CannedEngine) -> Flask:
 def client(app: Flask) -> FlaskClient:
     """A test client of ``app``."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def real_app() -> Flask:
+    """The app with the real engine and model (``MODEL``), loaded once for the whole test session.
+
+    Skips when the model folder is missing. Built with TAGGER_* set aside by hand: a session
+    fixture is set up before the function-scoped ``_clean_env`` of the test that first asks for it.
+    """
+    if not os.path.isdir(MODEL):
+        pytest.skip(f"no model folder at {MODEL} (build the embedded model first)")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("TAGGER_"):
+                mp.delenv(name)
+        app = create_app(
+            {"MODEL": MODEL, "LOAD_IN_BACKGROUND": False, "TIME_BUDGET_S": 300.0, "ACCESS_LOG": False}
+        )
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def real_client(real_app: Flask) -> FlaskClient:
+    """A test client of ``real_app``, checked ready (model loaded, warmed up, self-tested)."""
+    client = real_app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_json()
+    return client
 
 
 class _Records(logging.Handler):

@@ -28,21 +28,25 @@ HARD = {
 @pytest.mark.parametrize("name", list(HARD))
 def test_offsets_are_exact_in_both_units(client, name):
     text = HARD[name]
-    resp = client.post("/v1/tag", json={"text": text})
+    resp = client.post("/v1/tag", json={"text": text, "topic_labels": ["diplomacy"]})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
     mentions = [m for e in body["entities"] for m in e["mentions"]]
     assert mentions, "the test double finds the names in every text"
+    units = text.encode("utf-16-le")
     for m in mentions:
         assert text[m["start"] : m["end"]] == m["text"]
         assert m["start_utf16"] == utf16(text, m["start"]) and m["end_utf16"] == utf16(text, m["end"])
         # what a JavaScript client does: slice the UTF-16 code units
-        units = text.encode("utf-16-le")
         assert units[2 * m["start_utf16"] : 2 * m["end_utf16"]].decode("utf-16-le") == m["text"]
-    for topic in body["topics"]:
-        for ev in topic["evidence"]:
-            assert text[ev["start"] : ev["end"]] == ev["text"]
-            assert ev["end_utf16"] == utf16(text, ev["end"])
+    # the test double reads "diplomacy" where the text says "met", with the whole text as evidence
+    assert [t["label"] for t in body["topics"]] == (["diplomacy"] if "met" in text else [])
+    evidence = [ev for t in body["topics"] for ev in t["evidence"]]
+    assert len(evidence) == len(body["topics"])
+    for ev in evidence:
+        assert text[ev["start"] : ev["end"]] == ev["text"]
+        assert (ev["start_utf16"], ev["end_utf16"]) == (utf16(text, ev["start"]), utf16(text, ev["end"]))
+        assert units[2 * ev["start_utf16"] : 2 * ev["end_utf16"]].decode("utf-16-le") == ev["text"]
 
 
 def test_emoji_shift_utf16_offsets_by_one_each(client):
@@ -56,9 +60,13 @@ def test_title_offsets_use_the_title(client):
     title = "🗳️ Biden in Peru"
     text = "Peru."
     body = client.post("/v1/tag", json={"text": text, "title": title}).get_json()
-    for m in (m for e in body["entities"] for m in e["mentions"] if m["field"] == "title"):
+    in_title = [m for e in body["entities"] for m in e["mentions"] if m["field"] == "title"]
+    assert sorted(m["text"] for m in in_title) == ["Biden", "Peru"]
+    for m in in_title:
         assert title[m["start"] : m["end"]] == m["text"]
-        assert m["start_utf16"] == utf16(title, m["start"])
+        # the ballot box emoji is one astral code point (two UTF-16 units) plus a variation selector
+        assert m["start_utf16"] == utf16(title, m["start"]) == m["start"] + 1
+        assert m["end_utf16"] == utf16(title, m["end"]) == m["end"] + 1
 
 
 @given(st.text(max_size=60), st.data())
