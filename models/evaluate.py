@@ -271,10 +271,12 @@ def resolve_model(ref: str) -> str:
         return str(Path(ref))
     out = REPO / ".cache" / "models" / f"embedded-{ref}"
     if not (out / "model.safetensors").exists():
+        git = subprocess.run(["git", "-C", str(REPO), "archive", ref, "models/embedded"], capture_output=True)
+        if git.returncode:
+            raise SystemExit(f"--baseline {ref}: neither a folder nor a git revision with models/embedded "
+                             f"({git.stderr.decode().strip()}); pass a model folder, or '' for none")
         out.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "models/embedded"],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "--strip-components=2", "-C", str(out)], input=archive, check=True)
+        subprocess.run(["tar", "-x", "--strip-components=2", "-C", str(out)], input=git.stdout, check=True)
     return str(out)
 
 
