@@ -3,10 +3,12 @@
 Every value comes from a ``TAGGER_*`` environment variable (see ``service/config.py`` and README's
 configuration table), so the same file serves ``make run``, the Docker image and production.
 
-- Threaded workers (``gthread``): each worker process loads the model once, after the fork (no
-  ``--preload``: PyTorch and fork do not always mix, and per-worker loading is the measured, safe
-  default). The model loads in a background thread, so a worker boots at once, answers
-  ``/healthz`` and says ``/readyz`` 503 until its model is ready.
+- Threaded workers (``gthread``, hardened in ``service/gunicorn_worker.py``: headers are read by
+  the worker's main loop with a deadline, bodies with deadlines in the thread, so slow clients
+  cannot take every thread; the server's own errors are problem+json). Each worker process loads
+  the model once, after the fork (no ``--preload``: PyTorch and fork do not always mix, and
+  per-worker loading is the measured, safe default). The model loads in a background thread, so
+  a worker boots at once, answers ``/healthz`` and says ``/readyz`` 503 until its model is ready.
 - torch threads per worker = CPUs / workers, unless ``TAGGER_TORCH_THREADS`` says otherwise.
 - ``timeout`` is well above the model's load time (and the time budget); ``graceful_timeout`` gives
   in-flight requests their whole time budget on SIGTERM: gunicorn stops accepting, lets the workers
@@ -29,10 +31,12 @@ _port = env_value("PORT")
 
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 workers = env_value("WORKERS")
-# gthread that refuses new connections at once on SIGTERM instead of holding them unanswered in the
-# listen backlog until the drain ends (service/gunicorn_worker.py)
-worker_class = "service.gunicorn_worker.DrainingThreadWorker"
+# gthread whose main loop reads request headers ahead with a deadline (slow or idle clients never
+# hold a thread), with read deadlines on bodies, problem+json for the server's own errors, and that
+# refuses new connections at once on SIGTERM (service/gunicorn_worker.py)
+worker_class = "service.gunicorn_worker.GuardedThreadWorker"
 threads = env_value("THREADS")
+worker_connections = env_value("MAX_CONNECTIONS")
 preload_app = False
 timeout = env_value("WORKER_TIMEOUT_S")
 graceful_timeout = env_value("GRACEFUL_TIMEOUT_S") or int(env_value("TIME_BUDGET_S")) + 10

@@ -1,29 +1,300 @@
-"""gunicorn's threaded worker, refusing new connections at once on SIGTERM (``gunicorn.conf.py`` uses it).
+"""gunicorn's threaded worker, hardened: slow clients cannot hold its threads, errors are problem+json.
 
-Stock ``gthread`` stops *accepting* on SIGTERM but keeps its listening socket open until the requests
-in flight have finished (up to ``graceful_timeout``). Meanwhile the kernel still completes the TCP
-handshake of new connections and queues them, unseen by the service, in the listen backlog; when
-the worker finally exits they are reset. A client that connected just after the SIGTERM so waited
-for the whole drain and then got a connection reset, with no answer (measured: up to 17 s, by
-``bench/fault_test.py``).
+``gunicorn.conf.py`` uses :class:`GuardedThreadWorker`. Three things stock ``gthread`` does not do:
 
-This worker closes its listening sockets as soon as it stops accepting at shutdown, so such a
-client gets ``ECONNREFUSED`` at once (the master closes its own copy before it signals the
-workers) and can retry elsewhere, while the requests in flight finish as before. Only this
-process's descriptors close: on a reload (HUP) or a ``max_requests`` restart the master and the
-other workers keep the socket listening.
+**Drain without a backlog** (:class:`DrainingThreadWorker`). Stock ``gthread`` stops *accepting* on
+SIGTERM but keeps its listening socket open until the requests in flight have finished (up to
+``graceful_timeout``). Meanwhile the kernel still completes the TCP handshake of new connections
+and queues them, unseen, in the listen backlog; when the worker exits they are reset. A client that
+connected just after the SIGTERM so waited for the whole drain and then got a reset (measured: up
+to 17 s, ``bench/fault_test.py``). This worker closes its listeners as soon as it stops accepting
+at shutdown: such a client gets ``ECONNREFUSED`` at once and can retry elsewhere. Only this
+process's descriptors close: on a reload or a ``max_requests`` restart the others keep listening.
+
+**Read deadlines** (:class:`GuardedThreadWorker`). ``gthread`` reads a request's line and headers
+inside a pool thread, with a blocking socket and no deadline: 32 connections that send half a
+request and go idle hold every thread, and ``/healthz`` goes unanswered until they leave. Here the
+main loop reads the line and headers itself, without blocking (like nginx in front of an app
+server): a connection reaches a thread only once its headers are complete, and one that has not
+completed them within ``TAGGER_READ_TIMEOUT_S`` of arriving gets a 408 and is closed (silently if
+it sent nothing). Idle connections then cost a file descriptor and a buffer, never a thread; their
+number is capped by ``TAGGER_MAX_CONNECTIONS`` per worker. In the thread, every read of the
+socket keeps a deadline too: the rest of the headers (a very large header block) by the same
+deadline, and the body must keep coming (no silence longer than ``TAGGER_READ_TIMEOUT_S``) and be
+complete within ``TAGGER_BODY_TIMEOUT_S``; past either the app answers 408 (problem+json) and the
+connection closes. A slow but steady upload is not cut.
+
+**problem+json from the server itself**. Errors gunicorn answers before the app sees the request
+(a bad request line 400, a URI over the limit 414, header fields over the limits 431, a read
+deadline 408) are ``application/problem+json`` like every other error, instead of gunicorn's
+HTML page.
+
+TLS connections (``certfile`` set) are left to gunicorn's own reading: this worker reads ahead
+only plain TCP, which is how the service runs (behind a TLS terminator, or in a private network).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
+import selectors
+import socket
+import time
+from collections import deque
+from functools import partial
+from typing import Any
+
+from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.exceptions import RequestTimeout
+
+from service.api.errors import PROBLEM_MIMETYPE, standalone_problem
+from service.config import env_value
+
+log = logging.getLogger("service.server")
+
+# Read ahead at most this much before handing a connection to a thread; a header block larger than
+# this is rare and is read on by the thread, under the same deadline.
+READ_AHEAD_BYTES = 64 * 1024
+
+
+class ReadTimeout(RequestTimeout):
+    """A client did not send its request (headers or body) in time: 408, and the connection closes.
+
+    A Werkzeug ``HTTPException``, so that raised inside the app while it reads the body it becomes
+    the app's own problem+json 408; raised while the worker reads headers, :meth:`handle_error`
+    answers it.
+    """
+
+
+class DeadlineSocket:
+    """A client socket that hands out bytes read ahead first and bounds every blocking ``recv``.
+
+    Everything but ``recv`` is the socket's own (sending, ``sendfile``, ``shutdown`` ...).
+    ``deadline`` (a ``time.monotonic()`` instant) and ``idle`` (the longest wait for one read) apply
+    to reads in blocking mode, which is how gunicorn's threads read; the main loop reads
+    non-blocking and is never bound by them.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.buffer = b""  # read ahead by the main loop, not yet given to the parser
+        self.started = time.monotonic()  # when the current request's headers began to be awaited
+        self.headers_ready = False
+        self.deadline: float | None = None
+        self.idle: float | None = None
+        self.what = "headers"  # what the deadline is for, for the 408's detail
+        self.timed_out = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def fileno(self) -> int:
+        """The socket's descriptor (selectors register this object by it)."""
+        return self._sock.fileno()
+
+    def read_ahead(self, size: int) -> bytes:
+        """One non-blocking read into :attr:`buffer`; returns what came (b"" when the peer closed)."""
+        data = self._sock.recv(size)
+        self.buffer += data
+        return data
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        """Bytes read ahead first, then the socket, within the deadline when one is set."""
+        if self.buffer:
+            data, self.buffer = self.buffer[:size], self.buffer[size:]
+            return data
+        prior = self._sock.gettimeout()
+        if self.deadline is None or prior == 0.0:
+            return self._sock.recv(size, flags)
+        wait = self.deadline - time.monotonic()
+        if self.idle is not None:
+            wait = min(wait, self.idle)
+        if prior is not None:
+            wait = min(wait, prior)
+        if wait <= 0:
+            raise self._timed_out()
+        self._sock.settimeout(wait)
+        try:
+            return self._sock.recv(size, flags)
+        except TimeoutError as exc:
+            raise self._timed_out() from exc
+        finally:
+            self._sock.settimeout(prior)
+
+    def _timed_out(self) -> ReadTimeout:
+        self.deadline = time.monotonic()  # spent: any later read fails at once
+        self.timed_out = True
+        return ReadTimeout(f"The request's {self.what} did not arrive in time; the connection is closed.")
+
+
+def _headers_complete(buf: bytes, searched_up_to: int) -> bool:
+    """True once ``buf`` holds the blank line ending a header block (searching only the new bytes)."""
+    start = max(0, searched_up_to - 3)
+    return buf.find(b"\r\n\r\n", start) >= 0 or buf.find(b"\n\n", start) >= 0
 
 
 class DrainingThreadWorker(ThreadWorker):
     """``gthread`` that closes its listeners when it stops accepting to shut down."""
 
     def set_accept_enabled(self, enabled: bool) -> None:
+        """Stop or start accepting; at shutdown, close the listening sockets too."""
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive:  # shutting down, not merely at its connection limit
             for sock in self.sockets:
                 sock.close()
+
+
+class GuardedThreadWorker(DrainingThreadWorker):
+    """``gthread`` whose main loop reads request headers ahead, with deadlines on every read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout = float(env_value("READ_TIMEOUT_S"))
+        self.body_timeout = float(env_value("BODY_TIMEOUT_S"))
+        self.reading: deque[Any] = deque()  # connections whose headers the main loop is reading
+
+    # --- the main loop: read headers ahead, hand complete ones to the pool --------------------------
+
+    def enqueue_req(self, conn: Any) -> None:
+        """Hand ``conn`` to a thread once its headers are in; until then read them here."""
+        if self.cfg.is_ssl:
+            super().enqueue_req(conn)
+            return
+        if not isinstance(conn.sock, DeadlineSocket):
+            conn.sock = DeadlineSocket(conn.sock)
+        sock: DeadlineSocket = conn.sock
+        parser_buffer = getattr(getattr(conn.parser, "unreader", None), "buf", None)
+        if sock.headers_ready or sock.buffer or (parser_buffer is not None and parser_buffer.getvalue()):
+            # complete headers, or the next request already read by the parser (pipelining)
+            sock.headers_ready = False
+            sock.what, sock.idle = "headers", None
+            sock.deadline = sock.started + self.read_timeout
+            conn.data_ready = True  # gunicorn >= 24 would otherwise wait for the socket in the thread
+            super().enqueue_req(conn)
+            return
+        sock.started = time.monotonic()
+        sock.setblocking(False)
+        self.reading.append(conn)
+        self.poller.register(sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def _on_readable(self, conn: Any, _fileobj: Any) -> None:
+        sock: DeadlineSocket = conn.sock
+        before = len(sock.buffer)
+        try:
+            data = sock.read_ahead(READ_AHEAD_BYTES - before)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client closed (or reset) before sending a whole request
+            self._drop(conn)
+            return
+        if _headers_complete(sock.buffer, before) or len(sock.buffer) >= READ_AHEAD_BYTES:
+            self.poller.unregister(sock)
+            self.reading.remove(conn)
+            sock.headers_ready = True
+            self.enqueue_req(conn)
+
+    def _drop(self, conn: Any, answer: bool = False) -> None:
+        """Stop reading ``conn`` and close it; ``answer``: send a 408 first (it sent part of a request)."""
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(conn.sock)
+        self.reading.remove(conn)
+        self.nr_conns -= 1
+        if answer:
+            detail = (f"The request line and headers did not arrive within {self.read_timeout:g} s "
+                      "(TAGGER_READ_TIMEOUT_S); the connection is closed.")
+            # best effort, without blocking the main loop: the client may not be reading
+            with contextlib.suppress(OSError):
+                conn.sock.send(_problem_bytes(408, detail))
+            log.warning("closed a connection that sent an incomplete request for %.0f s",
+                        self.read_timeout, extra={"remote_addr": _peer(conn.client), "status": 408})
+        conn.close()
+
+    def murder_keepalived(self, *args: Any, **kwargs: Any) -> None:
+        """gunicorn's keep-alive expiry (its main loop calls it every second), plus read deadlines."""
+        super().murder_keepalived(*args, **kwargs)
+        now = time.monotonic()
+        for conn in list(self.reading):
+            sock: DeadlineSocket = conn.sock
+            if now >= sock.started + self.read_timeout:
+                self._drop(conn, answer=bool(sock.buffer))
+            elif not self.alive and not sock.buffer:  # shutting down: nothing of a request yet
+                self._drop(conn)
+
+    # --- in a pool thread -------------------------------------------------------------------------
+
+    def handle(self, conn: Any) -> Any:
+        """gunicorn's handling, then any bytes read ahead past this request go back to the parser."""
+        result = super().handle(conn)
+        sock = conn.sock
+        if isinstance(sock, DeadlineSocket):
+            sock.deadline = None
+            unreader = getattr(conn.parser, "unreader", None)
+            if sock.buffer and unreader is not None:  # a pipelined next request: keep it in order
+                unreader.unread(sock.buffer)
+                sock.buffer = b""
+        return result
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """Serve one request with the body deadlines set; a body that timed out closes the connection."""
+        sock = conn.sock
+        if not isinstance(sock, DeadlineSocket):
+            return super().handle_request(req, conn)
+        sock.what, sock.idle, sock.timed_out = "body", self.read_timeout, False
+        sock.deadline = time.monotonic() + self.body_timeout
+        try:
+            keepalive = super().handle_request(req, conn)
+        finally:
+            sock.deadline = sock.idle = None
+        return keepalive and not sock.timed_out
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Errors answered before the app: problem+json instead of gunicorn's HTML page."""
+        status, detail = _status_of(exc)
+        if status >= 500:
+            log.error("error handling a request", exc_info=exc, extra={"remote_addr": _peer(addr)})
+        else:
+            log.warning("refused a request: %s", detail, extra={"remote_addr": _peer(addr), "status": status})
+        try:
+            if isinstance(client, DeadlineSocket | socket.socket):
+                client.settimeout(2.0)
+            client.sendall(_problem_bytes(status, detail, getattr(req, "path", None)))
+        except OSError as err:
+            if err.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EBADF, None):
+                log.debug("could not send the error: %s", err)
+
+
+def _peer(addr: Any) -> str | None:
+    return str(addr[0]) if isinstance(addr, tuple) and addr else None
+
+
+def _status_of(exc: BaseException) -> tuple[int, str]:
+    """The status and detail for an error gunicorn raised while reading a request."""
+    if isinstance(exc, ReadTimeout):
+        return 408, str(exc.description)
+    if isinstance(exc, http_errors.InvalidResponseHeader | http_errors.InvalidResponseHeaderName):
+        return 500, "The service failed to answer this request; the error is logged."
+    if isinstance(exc, http_errors.LimitRequestLine):
+        return 414, f"The request line is too long: {exc}. Send long input in the body."
+    if isinstance(exc, http_errors.LimitRequestHeaders):
+        return 431, f"The request's header fields are too large or too many: {exc}."
+    if isinstance(exc, http_errors.UnsupportedTransferCoding):
+        return 501, f"{exc}."
+    if isinstance(exc, http_errors.ExpectationFailed):
+        return 417, f"{exc}."
+    if isinstance(exc, http_errors.ForbiddenProxyRequest):
+        return 403, "Proxy protocol requests are not allowed from this address."
+    if isinstance(exc, http_errors.ParseException):
+        return 400, f"The request could not be parsed as HTTP/1.1: {type(exc).__name__}: {exc}."[:500]
+    return 500, "The service failed to answer this request; the error is logged."
+
+
+def _problem_bytes(status: int, detail: str, instance: str | None = None) -> bytes:
+    """A whole HTTP/1.1 response carrying a problem document; the connection closes after it."""
+    reason, request_id, body = standalone_problem(status, detail, instance=instance)
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_MIMETYPE}\r\n"
+            f"Content-Length: {len(body)}\r\nX-Request-ID: {request_id}\r\n\r\n")
+    return head.encode("latin-1") + body

@@ -219,12 +219,13 @@ def test_gunicorn_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("TAGGER_THREADS", "6")
     monkeypatch.setenv("TAGGER_TIME_BUDGET_S", "40")
     monkeypatch.setenv("TAGGER_TORCH_THREADS", "0")
+    monkeypatch.setenv("TAGGER_MAX_CONNECTIONS", "300")
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert conf["bind"] == ["0.0.0.0:9001"]
     assert conf["workers"] == 3 and conf["threads"] == 6
-    assert (
-        conf["worker_class"] == "service.gunicorn_worker.DrainingThreadWorker"
-    )  # gthread, see the test above
+    # gthread with read deadlines and the drain above (service/gunicorn_worker.py)
+    assert conf["worker_class"] == "service.gunicorn_worker.GuardedThreadWorker"
+    assert conf["worker_connections"] == 300
     assert conf["preload_app"] is False
     assert conf["graceful_timeout"] == 50  # the whole time budget, and some
     assert conf["timeout"] >= 120
@@ -243,3 +244,177 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["bind"] == ["127.0.0.1:8000"]
     assert conf["workers"] == 2 and conf["threads"] == 8
     assert os.environ["TAGGER_TORCH_THREADS"] == "2"
+
+
+# --- slow clients and the server's own errors (service/gunicorn_worker.py) -------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[Server]:
+    """One worker with only 2 threads and short read deadlines: easy to starve if reads had none."""
+    server = Server(
+        TAGGER_WORKERS="1",
+        TAGGER_THREADS="2",
+        TAGGER_READ_TIMEOUT_S="2",
+        TAGGER_BODY_TIMEOUT_S="4",
+    )
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def _raw(port: int, data: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """Send ``data`` on a new connection; read the whole answer (the server closes after errors)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        return _read_response(sock)
+
+
+_LEFTOVER: dict[int, bytes] = {}  # bytes read past one response, by socket descriptor (pipelining)
+
+
+def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP response from ``sock``; bytes of the next one are kept for the next call."""
+    buf = _LEFTOVER.pop(sock.fileno(), b"")
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"connection closed before a response: {buf!r}")
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > length:
+        _LEFTOVER[sock.fileno()] = body[length:]
+    return int(lines[0].split()[1]), headers, body[:length]
+
+
+def _assert_problem(status: int, headers: dict[str, str], body: bytes, expected: int) -> dict:
+    assert status == expected, body
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == expected and problem["type"].startswith("urn:newsroom-tagger:problem:")
+    assert problem["detail"] and problem["request_id"] == headers["x-request-id"]
+    return problem
+
+
+def test_idle_half_requests_do_not_starve_the_worker(guarded):
+    """40 connections that send half a request and go idle (20x the worker's threads): /healthz and
+    /v1/tag still answer at once, and each idle connection gets a 408 problem when its deadline passes."""
+    idle = [socket.create_connection(("127.0.0.1", guarded.port), timeout=10) for _ in range(40)]
+    try:
+        for sock in idle:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        silent = [socket.create_connection(("127.0.0.1", guarded.port), timeout=10) for _ in range(10)]
+        time.sleep(0.3)
+        for _ in range(5):
+            t0 = time.monotonic()
+            assert _get(guarded.url + "/healthz", timeout=3)[0] == 200
+            assert time.monotonic() - t0 < 1.0
+        t0 = time.monotonic()
+        status, body = _post(guarded.url + "/v1/tag", {"text": "Joe Biden in Peru."}, timeout=5)
+        assert status == 200 and body["entities"] and time.monotonic() - t0 < 2.0
+        status, headers, raw = _read_response(idle[0])  # within the 2 s read deadline, plus a tick
+        problem = _assert_problem(status, headers, raw, 408)
+        assert "TAGGER_READ_TIMEOUT_S" in problem["detail"] and headers["connection"] == "close"
+        for sock in silent:  # sent nothing: closed without an answer
+            assert sock.recv(100) == b""
+            sock.close()
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_trickled_headers_are_cut_at_the_deadline(guarded):
+    with socket.create_connection(("127.0.0.1", guarded.port), timeout=10) as sock:
+        t0 = time.monotonic()
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 40:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.1)
+            if time.monotonic() - t0 > 4.5:
+                break
+        status, headers, raw = _read_response(sock)
+    _assert_problem(status, headers, raw, 408)
+    assert time.monotonic() - t0 < 4.5  # cut at about 2 s, not when the client gave up
+
+
+def test_slow_but_steady_upload_still_works(guarded):
+    """A 3 s upload in small pieces (each within the 2 s silence limit) is read whole."""
+    body = json.dumps({"id": "slow", "text": "Joe Biden met Xi Jinping in Lima, Peru. " * 30}).encode()
+    head = (f"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", guarded.port), timeout=10) as sock:
+        sock.sendall(head)
+        step = len(body) // 10 + 1
+        for i in range(0, len(body), step):
+            time.sleep(0.3)
+            sock.sendall(body[i:i + step])
+        status, _, raw = _read_response(sock)
+    assert status == 200, raw
+    result = json.loads(raw)
+    assert result["id"] == "slow" and {e["text"] for e in result["entities"]} >= {"Joe Biden", "Peru"}
+
+
+@pytest.mark.parametrize(("pause", "steady"), [(5.0, False), (0.5, True)], ids=["stalled", "too-slow"])
+def test_a_stalled_or_endless_upload_gets_408(guarded, pause, steady):
+    """Silence past TAGGER_READ_TIMEOUT_S, or a body still coming after TAGGER_BODY_TIMEOUT_S: 408."""
+    head = (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", guarded.port), timeout=15) as sock:
+        sock.sendall(head + b'{"text": "')
+        t0 = time.monotonic()
+        sock.settimeout(pause if steady else 15)
+        while True:
+            try:
+                if steady:
+                    sock.sendall(b"abcde")
+                status, headers, raw = _read_response(sock)
+                break
+            except TimeoutError:
+                continue
+        elapsed = time.monotonic() - t0
+    problem = _assert_problem(status, headers, raw, 408)
+    assert "body" in problem["detail"]
+    assert (3.5 < elapsed < 6.0) if steady else (1.5 < elapsed < 4.0), elapsed
+    assert _get(guarded.url + "/healthz", timeout=3)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET /healthz?" + b"q" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(120)) + b"\r\n",
+         431),
+        (b"THIS IS NOT HTTP\r\n\r\n", 400),
+        (b"GET /healthz HTTP/1.1\r\nBad Header Name: x\r\n\r\n", 400),
+    ],
+    ids=["414-uri", "431-field", "431-count", "400-line", "400-header"],
+)
+def test_the_servers_own_errors_are_problem_json(guarded, data, status):
+    _assert_problem(*_raw(guarded.port, data), status)
+
+
+def test_keep_alive_and_pipelined_requests_are_served_in_order(guarded):
+    """Headers read ahead by the main loop never lose or reorder the bytes of the next request."""
+    one = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: r%d\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", guarded.port), timeout=10) as sock:
+        sock.sendall(one % 1)
+        status, headers, _ = _read_response(sock)
+        assert (status, headers["x-request-id"]) == (200, "r1")
+        time.sleep(0.5)  # back to the poller as a kept-alive connection
+        sock.sendall(one % 2 + one % 3 + one % 4)  # pipelined
+        for i in (2, 3, 4):
+            status, headers, _ = _read_response(sock)
+            assert (status, headers["x-request-id"]) == (200, f"r{i}")

@@ -126,10 +126,10 @@ def json_text(payload: Any) -> str:
     return text + "\n"
 
 
-def standalone_problem(status: int, detail: str, *, instance: str | None = None) -> tuple[str, bytes]:
+def standalone_problem(status: int, detail: str, *, instance: str | None = None) -> tuple[str, str, bytes]:
     """A problem document for errors answered before Flask sees the request (the gunicorn worker).
 
-    Returns the reason phrase and the UTF-8 body; the request id is fresh (there is no request yet).
+    Returns the reason phrase, a fresh request id (there is no request yet) and the UTF-8 body.
     """
     slug = _HTTP_SLUGS.get(status, "http-error")
     reason = HTTPStatus(status).phrase
@@ -142,7 +142,7 @@ def standalone_problem(status: int, detail: str, *, instance: str | None = None)
     }
     if instance:
         body["instance"] = instance
-    return reason, json_text(body).encode("utf-8")
+    return reason, body["request_id"], json_text(body).encode("utf-8")
 
 
 def problem_response(err: ApiError) -> Response:
