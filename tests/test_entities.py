@@ -88,6 +88,20 @@ def test_clean_trims_possessive_punctuation_and_drops_junk():
     ]
 
 
+def test_clean_trims_compound_adjective_tails_and_possessives_from_names():
+    text = "Russia-linked hackers hit a St. Louis-based firm; Chicago\u2019s mayor, Chicago's police."
+    raw = [
+        span(text, "Russia-linked", "country"),
+        span(text, "St. Louis-based", "location"),
+        span(text, "Chicago\u2019s", "location"),
+        span(text, "Chicago's", "location"),
+    ]
+    got = clean(raw, {"text": text})
+    assert [m.text for m in got] == ["Russia", "St. Louis", "Chicago", "Chicago"]
+    entities = build_entities(raw, LABELS, text)
+    assert sorted(e.text for e in entities) == ["Chicago", "Russia", "St. Louis"]
+
+
 def test_dedupe_keeps_best_of_same_span_and_of_overlaps():
     a = RawMention(0, 9, "Joe Biden", "person", 0.6)
     b = RawMention(0, 9, "Joe Biden", "political leader", 0.9)  # same span from the next window

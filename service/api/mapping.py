@@ -6,6 +6,11 @@ Plane (most emoji, some CJK) takes two, so every span also carries ``start_utf16
 ``text.slice(start_utf16, end_utf16)`` in a browser. Combining characters, right-to-left scripts
 and control characters are one code point and one code unit each, so they need nothing special.
 
+Places resolved by the gazetteer add ``ids``, ``country`` and ``confidence`` to their entity; a
+country the article implies adds ``evidence`` (the spans that imply it, each with its ``kind`` and
+``place``), and ``derived: true`` when the article never names it. Topics that are defaults carry
+their ``id`` (``/v1/labels``). All of these are additions: older clients read the rest as before.
+
 The HTTP layer guarantees the contract the evaluation reads: a span whose text is not
 ``field[start:end]`` or whose label was not asked for is a bug in the engine; it is dropped and
 logged as an error rather than sent.
@@ -16,9 +21,11 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from service.tagging.types import Entity, Evidence, Mention, ModelInfo, TagResult, Topic
+from service.tagging.labels import default_labels
+from service.tagging.types import Clue, Entity, Evidence, Mention, ModelInfo, TagResult, Topic
 
 log = logging.getLogger("service.api")
 
@@ -40,7 +47,9 @@ def _score(value: float) -> float:
     return round(min(max(float(value), 0.0), 1.0), 4)
 
 
-def _span(span: Mention | Evidence, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any] | None:
+def _span(
+    span: Mention | Evidence | Clue, fields: dict[str, str], utf16: dict[str, Utf16]
+) -> dict[str, Any] | None:
     source = fields.get(span.field)
     inside = source is not None and 0 <= span.start < span.end <= len(source)
     if source is None or not inside or source[span.start : span.end] != span.text:
@@ -58,27 +67,60 @@ def _span(span: Mention | Evidence, fields: dict[str, str], utf16: dict[str, Utf
     }
 
 
+def _scored(
+    spans: Sequence[Mention], fields: dict[str, str], utf16: dict[str, Utf16]
+) -> list[dict[str, Any]]:
+    """Mentions (or place evidence) as response dicts; spans that are not in their field are dropped."""
+    out = []
+    for m in spans:
+        span = _span(m, fields, utf16)
+        if span is not None:
+            span["score"] = _score(m.score)
+            if isinstance(m, Clue):
+                span["kind"] = m.kind
+                span["place"] = m.place
+            out.append(span)
+    return out
+
+
 def _entity(ent: Entity, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any] | None:
-    mentions = []
-    for m in ent.mentions:
-        out = _span(m, fields, utf16)
-        if out is not None:
-            out["score"] = _score(m.score)
-            mentions.append(out)
-    if not mentions:
+    mentions = _scored(ent.mentions, fields, utf16)
+    evidence = _scored(ent.evidence, fields, utf16)
+    # a derived country has no mention of its own: its evidence is what the response shows of it
+    if not mentions and not (ent.derived and evidence):
         return None
-    return {
+    out: dict[str, Any] = {
         "text": ent.text,
         "label": ent.label,
         "score": _score(ent.score),
         "relevance": _score(ent.relevance),
         "mentions": mentions,
+        "derived": ent.derived,
     }
+    if ent.ids:
+        out["ids"] = dict(ent.ids)
+    if ent.country is not None:
+        out["country"] = {"code": ent.country.code, "name": ent.country.name}
+    if ent.confidence is not None:
+        out["confidence"] = _score(ent.confidence)
+    if evidence:
+        out["evidence"] = evidence
+    return out
+
+
+@lru_cache(maxsize=1)
+def _topic_ids() -> dict[str, str]:
+    """Default topic name -> its id (the IPTC Media Topic code for the IPTC ones), as /v1/labels lists."""
+    return {t.label.name: t.id for t in default_labels().topics}
 
 
 def _topic(topic: Topic, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any]:
     evidence = [e for e in (_span(ev, fields, utf16) for ev in topic.evidence) if e is not None]
-    return {"label": topic.label, "score": _score(topic.score), "evidence": evidence}
+    out: dict[str, Any] = {"label": topic.label, "score": _score(topic.score), "evidence": evidence}
+    topic_id = _topic_ids().get(topic.label)
+    if topic_id is not None:
+        out["id"] = topic_id
+    return out
 
 
 def tag_response(

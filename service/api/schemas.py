@@ -63,6 +63,17 @@ class StrictFloat(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean only: no ``"true"`` strings, no 0 or 1."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class StrictInteger(fields.Integer):
     """A JSON integer only."""
 
@@ -156,6 +167,13 @@ class TagOptions(Schema):
         validate=validate.Range(min=0.0, max=1.0),
         metadata={"description": "Score threshold in [0, 1] for topics; omitted: the topic scorer's own "
                   "calibrated default."},
+    )
+    derive_countries = StrictBoolean(
+        allow_none=True,
+        metadata={"description": "Add the countries the article implies but never names (through its cities, "
+                  "states, nationality words, dateline or national bodies) as `country` entities with "
+                  "`derived: true`; omitted or null: true. Evidence of named countries is kept either way.",
+                  "example": True},
     )
     language = fields.String(
         allow_none=True,
@@ -293,6 +311,37 @@ class Evidence(Offsets):
     """A sentence that supports a topic."""
 
 
+class PlaceEvidence(Offsets):
+    """A span that implies a country without naming it."""
+
+    score = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0), metadata={
+        "description": "How strongly this span implies the country, in [0, 1]."})
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["city", "state", "dateline", "body", "capital", "demonym", "people"]), metadata={
+        "description": "What the span is: a `city` or `state` of the country, the story's `dateline`, a "
+        "national `body` (\"the Pentagon\", \"U.S. Agriculture Department\"), its `capital` standing for "
+        "its government, a nationality word (`demonym`), or one that speaks of the country's people or "
+        "government (`people`: \"Argentine president\", \"Chicagoans\")."})
+    place = fields.String(required=True, metadata={
+        "description": "The gazetteer's name of what the span is (\"Denver\", \"Colorado\", \"Argentine\")."})
+
+
+class PlaceIds(Schema):
+    """Stable ids of a place."""
+
+    geonames = fields.String(metadata={"description": "GeoNames id.", "example": "6252001"})
+    iso3166 = fields.String(metadata={"description": "ISO 3166-1 alpha-2 code (countries).", "example": "US"})
+    iso3166_2 = fields.String(metadata={"description": "ISO 3166-2 code (states, provinces).",
+                                        "example": "US-CO"})
+
+
+class PlaceCountry(Schema):
+    """The country a place lies in."""
+
+    code = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-2.", "example": "US"})
+    name = fields.String(required=True, metadata={"example": "United States"})
+
+
 class Entity(Schema):
     """One real-world thing, with all its mentions."""
 
@@ -301,13 +350,29 @@ class Entity(Schema):
     score = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0))
     relevance = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0), metadata={
         "description": "How central the entity is to the article, in [0, 1]."})
-    mentions = fields.List(fields.Nested(Mention), required=True)
+    mentions = fields.List(fields.Nested(Mention), required=True, metadata={
+        "description": "Where the article names it; empty for a `derived` country."})
+    derived = fields.Boolean(metadata={
+        "description": "true for a country the article implies (through its places, nationality words, "
+        "dateline or national bodies) but never names; its `evidence` says why."})
+    ids = fields.Nested(PlaceIds, metadata={"description": "Places the gazetteer resolved: stable ids."})
+    country = fields.Nested(PlaceCountry, metadata={
+        "description": "Places the gazetteer resolved: the country the place is, or lies in."})
+    confidence = StrictFloat(validate=validate.Range(min=0.0, max=1.0), metadata={
+        "description": "How sure the resolution is, in [0, 1]: the winning reading's share when the name "
+        "is ambiguous (Georgia, Paris, Victoria), weighed by population and the article's other places; "
+        "for a derived country, its score."})
+    evidence = fields.List(fields.Nested(PlaceEvidence), metadata={
+        "description": "Countries only: the spans that imply the country without naming it."})
 
 
 class Topic(Schema):
     """A topic label that applies to the article."""
 
     label = fields.String(required=True, metadata={"description": "One of the topic labels asked for."})
+    id = fields.String(metadata={"description": "The topic's id when it is a default topic (the IPTC Media "
+                                 "Topic code for the IPTC ones, as `GET /v1/labels` lists).",
+                                 "example": "iptc-16000000"})
     score = StrictFloat(required=True, validate=validate.Range(min=0.0, max=1.0))
     evidence = fields.List(fields.Nested(Evidence), required=True)
 
@@ -424,6 +489,7 @@ class Ready(Schema):
 
 # Leaves first: apispec registers a nested schema the first time it meets it.
 ALL_SCHEMAS: tuple[type[Schema], ...] = (
-    LabelObject, TagRequest, BatchRequest, Mention, Evidence, Entity, Topic, ModelInfo, Coverage, TagResponse,
+    LabelObject, TagRequest, BatchRequest, Mention, Evidence, PlaceEvidence, PlaceIds, PlaceCountry, Entity,
+    Topic, ModelInfo, Coverage, TagResponse,
     Problem, BatchItem, BatchResponse, LabelEntry, LabelsResponse, Health, Ready,
 )

@@ -11,7 +11,9 @@ splitter, warm-up, self-test) and the topic scorer once. Per request it
    has it, see :mod:`service.tagging.loading`), checking the deadline between batches;
 4. maps each span back to document offsets (window start + offset in the window), merges what the
    overlaps found twice and groups, labels and ranks the entities (:mod:`service.tagging.entities`);
-5. scores topics with the topic scorer (:mod:`service.tagging.topics`), when it is installed.
+5. resolves places with the embedded gazetteer: ids, countries, corrections, datelines and the
+   countries the article implies (:mod:`service.tagging.places`);
+6. scores topics with the topic scorer (:mod:`service.tagging.topics`), when it is installed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from service.tagging.entities import RawMention, build_entities
 from service.tagging.labels import default_labels
 from service.tagging.loading import LoadedModel, load_model, set_threads
+from service.tagging.places import Gazetteer, gazetteer, resolve_places
 from service.tagging.text import sentence_spans, words
 from service.tagging.types import (
     Coverage,
@@ -89,6 +92,7 @@ class Tagger:
     (:func:`service.tagging.loading.resolve_precision`).
     ``doc_encoder_path`` adds a whole-article encoder to topic scoring (``TAGGER_TOPIC_DOC_ENCODER``;
     :mod:`service.tagging.doc_encoder`).
+    ``places=False`` skips the gazetteer (no ids, countries, corrections or implied countries).
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class Tagger:
         fast_span_head: bool = True,
         precision: str = "auto",
         setting: str = "TAGGER_MODEL",
+        places: bool = True,
     ) -> None:
         t0 = time.perf_counter()
         self.threads = set_threads(threads)
@@ -141,6 +146,9 @@ class Tagger:
         elif topics:
             log.warning("service.tagging.topics is not available: topics will be empty")
         self._plans: dict[tuple, _LabelPlan] = {}
+        t_places = time.perf_counter()
+        self.gazetteer: Gazetteer | None = gazetteer() if places else None
+        self.places_load_seconds = time.perf_counter() - t_places
         self.load_seconds = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ public
@@ -160,9 +168,11 @@ class Tagger:
         threshold: float | None = None,
         topic_threshold: float | None = None,
         deadline: float | None = None,
+        derive_countries: bool = True,
     ) -> TagResult:
         """Tag one article. ``deadline`` is a ``time.monotonic()`` instant; past it
-        :class:`DeadlineExceeded` is raised. Labels ``None`` mean the defaults; ``[]`` means none."""
+        :class:`DeadlineExceeded` is raised. Labels ``None`` mean the defaults; ``[]`` means none.
+        ``derive_countries=False``: no country entities the article only implies."""
         return self.tag_many(
             [Document(text, title)],
             entity_labels,
@@ -170,6 +180,7 @@ class Tagger:
             threshold=threshold,
             topic_threshold=topic_threshold,
             deadline=deadline,
+            derive_countries=derive_countries,
         )[0]
 
     def tag_many(
@@ -181,6 +192,7 @@ class Tagger:
         threshold: float | None = None,
         topic_threshold: float | None = None,
         deadline: float | None = None,
+        derive_countries: bool = True,
     ) -> list[TagResult]:
         """Tag several articles with the same labels; their windows share the model's batches."""
         t0 = time.perf_counter()
@@ -200,6 +212,11 @@ class Tagger:
         for i, doc in enumerate(documents):
             td = time.perf_counter()
             entities = build_entities(raw[i], names, doc.text, doc.title, threshold=thr) if names else []
+            if names and self.gazetteer is not None:
+                entities = resolve_places(
+                    entities, names, doc.text, doc.title,
+                    derive=derive_countries, threshold=thr, gaz=self.gazetteer,
+                )
             t_ent = time.perf_counter()
             _check(deadline)
             topics = self._topics(doc, top_labels, topic_threshold)

@@ -3,7 +3,8 @@
 The steps, each a function below so tests can feed hand-made spans without a model:
 
 1. :func:`clean` trims what is not part of a name from each span (possessive "'s", surrounding
-   punctuation and quotes, a leading lower-case "the") and drops junk: spans without a letter, or
+   punctuation and quotes, a leading lower-case "the", a compound adjective's tail: "Russia-linked",
+   "St. Louis-based") and drops junk: spans without a letter, or
    made only of stopwords and title words ("President", "the Prime Minister").
 2. :func:`dedupe` merges what overlapping windows found twice: the same span keeps its best score;
    of overlapping different spans the best-scoring one stays (flat NER over the whole document).
@@ -242,6 +243,12 @@ def is_person_label(label: str) -> bool:
 
 _TRIM_LEFT = re.compile(r"^(?:[^\w(]+|the\s+)", re.UNICODE)
 _POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
+# A compound adjective's tail is not part of the name: "Russia-linked" -> "Russia", "St. Louis-based".
+_ADJECTIVE_TAIL = re.compile(
+    r"[-\u2010\u2011](?:based|linked|backed|born|led|owned|made|allied|aligned|funded|controlled|"
+    r"occupied|run|bound|headquartered|registered|listed)$",
+    re.IGNORECASE,
+)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -255,7 +262,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
             start += m.end()
             changed = True
             continue
-        m = _POSSESSIVE.search(s)
+        m = _ADJECTIVE_TAIL.search(s) or _POSSESSIVE.search(s)
         if m and m.start() > 0:
             end = start + m.start()
             changed = True

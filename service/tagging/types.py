@@ -24,15 +24,43 @@ class Mention:
     field: str = "text"  # "text" or "title": which request field the offsets index into
 
 
+@dataclass(frozen=True)
+class Clue(Mention):
+    """A span that implies a country without naming it: a city, a state, a nationality word, a dateline,
+    a national body. ``kind`` says which; ``place`` is the gazetteer's name for what the span is."""
+
+    kind: str = "city"
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class PlaceCountry:
+    """The country a place lies in: ISO 3166-1 alpha-2 code and name."""
+
+    code: str
+    name: str
+
+
 @dataclass
 class Entity:
-    """One real-world thing, grouped over all its mentions; ``text`` is the canonical name."""
+    """One real-world thing, grouped over all its mentions; ``text`` is the canonical name.
+
+    Places resolved by the gazetteer (:mod:`service.tagging.places`) also carry ``ids`` (``geonames``,
+    ``iso3166`` or ``iso3166_2``), their ``country`` and the ``confidence`` of the resolution; a country
+    the article implies has ``evidence`` (the clues), and ``derived`` when the article never names it
+    (then ``mentions`` is empty).
+    """
 
     text: str
     label: str
     score: float
     relevance: float
     mentions: list[Mention]
+    ids: dict[str, str] = field(default_factory=dict)
+    country: PlaceCountry | None = None
+    confidence: float | None = None
+    derived: bool = False
+    evidence: list[Clue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
