@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.tagging.cpus import available_cpus
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO / "seeds"
 RESULTS_DIR = REPO / "bench" / "results"
@@ -196,7 +198,7 @@ def machine() -> dict[str, Any]:
         pass
     return {
         "cpu": cpu,
-        "cpus": len(os.sched_getaffinity(0)),
+        "cpus": available_cpus(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "gliner": _version("gliner"),
@@ -368,18 +370,25 @@ class Gunicorn:
         self.stop()
 
 
+def tagger_from_config(config: Any, **overrides: Any) -> Any:
+    """A :class:`~service.tagging.engine.Tagger` built from the app's config as
+    ``service.api.state.build_tagger`` builds it (less the pinning), with ``overrides`` (``self_test``,
+    ``precision`` ...): the one place the benchmark's engine factories mirror the service's."""
+    from service.tagging.engine import Tagger
+
+    kwargs: dict[str, Any] = {
+        "threads": config["TORCH_THREADS"] or None,
+        "threshold": config["THRESHOLD"],
+        "precision": config.get("PRECISION", "auto"),
+        "doc_encoder_path": config.get("TOPIC_DOC_ENCODER") or None,
+        "setting": "TAGGER_MODEL",
+    }
+    return Tagger(config["MODEL"], **{**kwargs, **overrides})
+
+
 def tagger_without_self_test(config: Any) -> Any:
     """Engine factory (``TAGGER_ENGINE_FACTORY=bench.common:tagger_without_self_test``) for plumbing runs
     with a model that cannot pass the start-up self-test (a smoke model); never for figures."""
-    from service.tagging.engine import Tagger
     from service.tagging.pinned import PinnedEngine
 
-    return PinnedEngine(
-        lambda: Tagger(
-            config["MODEL"],
-            threads=config["TORCH_THREADS"] or None,
-            threshold=config["THRESHOLD"],
-            precision=config.get("PRECISION", "auto"),
-            self_test=False,
-        )
-    )
+    return PinnedEngine(lambda: tagger_from_config(config, self_test=False))

@@ -19,7 +19,7 @@ One gunicorn (the project's ``gunicorn.conf.py``, 2 workers by default, JSON acc
    SIGTERM and did not get its 200: there must be none.
 
 Only 127.0.0.1 is contacted; every loop is bounded in time and count; the server is always stopped.
-Results go to ``bench/results/fault_test.json`` (``--out``).
+Results go to ``.cache/bench/fault_test.json`` (``--out``: another file, e.g. under ``bench/results/``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import CACHE_DIR, RESULTS_DIR, Gunicorn
+from bench.common import CACHE_DIR, Gunicorn
 from bench.load_test import (
     Clients,
     Outcome,
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["kill-one", "kill-all"],
         help="skip a SIGKILL fault (the SIGTERM always runs: it ends the server)",
     )
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "fault_test.json")
+    p.add_argument("--out", type=Path, default=CACHE_DIR / "fault_test.json")
     args = p.parse_args(argv)
     prepared = prepare_run(
         args, "fault", access_log=True, log_file=CACHE_DIR / f"fault-test-{os.getpid()}.log"

@@ -1,6 +1,6 @@
 """What the HTTP layer adds to one article: client latency against the engine time the worker reports.
 
-    python -m bench.http_overhead [--repeats 7] [--workers 1]
+    python -m bench.http_overhead [--repeats 7] [--workers 1] [--out FILE]
 
 Starts the service under gunicorn (the project's gunicorn.conf.py, the embedded model) on a free
 loopback port, posts each seed article ``--repeats`` times from one client (entities only, a fresh
@@ -8,7 +8,7 @@ connection per request, as ``bench.run`` does), and compares, per article, the c
 with the p50 of the engine's own time inside the worker (``timings_ms.model`` + ``entities`` of the
 same responses) and of the view's time (``timings_ms.request``). Both sides come from the same
 requests, so nothing else running on the machine between two measurements can tilt the ratio.
-Writes ``bench/results/http_overhead.json``.
+Writes ``.cache/bench/http_overhead.json`` (``--out``: another file, e.g. under ``bench/results/``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.common import RESULTS_DIR, Gunicorn, seed_articles
+from bench.common import CACHE_DIR, Gunicorn, seed_articles
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="models/embedded")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=CACHE_DIR / "http_overhead.json", help="JSON results file")
     args = ap.parse_args(argv)
 
     rows: dict[str, dict[str, Any]] = {}
@@ -67,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:26} {row['client_p50_ms']:>10} {row['engine_p50_ms']:>10} {row['view_p50_ms']:>9} "
               f"{row['ratio_client_to_engine']:>6}")
     print(f"ratio median {out['ratio_median']}, worst {out['ratio_worst']} (target <= 1.3)")
-    (RESULTS_DIR / "http_overhead.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"results: {args.out}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """What each entity label costs: speed and precision of the model with and without it.
 
-    python -m bench.label_cost [--articles 40] [--out bench/results/label_cost.json]
+    python -m bench.label_cost [--articles 40] [--out FILE]   (default .cache/bench/label_cost.json)
 
 On held-out BBC News windows (articles the model recipe never trained on) with the spaCy teachers'
 silver spans (``models.evaluate``; needs the ``train`` and ``eval`` extras), the embedded model is run
@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from bench.common import REPO, RESULTS_DIR
+from bench.common import CACHE_DIR, REPO
 
 CORE = ["political leader", "person", "country", "organization", "location"]
 EXTRAS = ["nationality", "event", "date", "money", "product", "law"]
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--articles", type=int, default=40)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "label_cost.json")
+    ap.add_argument("--out", type=Path, default=CACHE_DIR / "label_cost.json", help="JSON results file")
     args = ap.parse_args(argv)
 
     import torch

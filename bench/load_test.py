@@ -22,7 +22,7 @@ What it does, and nothing else:
 Every 200 is checked: JSON, the ``id`` sent, and every mention's offsets index its text. An *error*
 is anything else but a 503 with ``Retry-After``: another status, a bad body, a connection error or
 a timeout. Requests, loops and the run are bounded; only 127.0.0.1 is ever contacted. Results go to
-``bench/results/load_test.json`` (``--out``).
+``.cache/bench/load_test.json`` (``--out``: another file, e.g. under ``bench/results/``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS_DIR, Gunicorn, busy_processes, machine, percentile, seed_articles
+from bench.common import CACHE_DIR, Gunicorn, busy_processes, machine, percentile, seed_articles
 
 DEFAULT_MODEL = "models/embedded"
 
@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--overload-duration", type=float, default=20.0, help="seconds of overload; 0 skips it (20)"
     )
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "load_test.json")
+    p.add_argument("--out", type=Path, default=CACHE_DIR / "load_test.json")
     args = p.parse_args(argv)
     prepared = prepare_run(args, "load", access_log=False)
     if prepared is None:

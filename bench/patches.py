@@ -1,4 +1,4 @@
-"""Candidate engine speed-ups the benchmark measures (proposals for ``service/tagging/loading.py``).
+"""Candidate engine speed-ups the benchmark measures (proposals for ``service/tagging/gliner_patches.py``).
 
 **int8 dynamic quantisation, by part.** ``GLiNER.quantize("int8")`` runs
 ``torch.ao.quantization.quantize_dynamic`` over the whole model and returns a *copy* of the inner
@@ -77,14 +77,12 @@ def patched_tagger(config: Any) -> Any:
     would serve with them; the benchmark measures it beside the shipped service."""
     import os
 
-    from service.tagging.engine import Tagger
+    from bench.common import tagger_from_config
     from service.tagging.pinned import PinnedEngine
 
     def build() -> Any:
-        tagger = Tagger(
-            config["MODEL"],
-            threads=config["TORCH_THREADS"] or None,
-            threshold=config["THRESHOLD"],
+        tagger = tagger_from_config(
+            config,
             # int8 dynamic quantisation is measured against fp32 (its Linear layers take fp32 input)
             precision="fp32",
             self_test=os.environ.get("BENCH_SELF_TEST", "1") != "0",
@@ -99,11 +97,6 @@ def unpinned_tagger(config: Any) -> Any:
     """Engine factory (``TAGGER_ENGINE_FACTORY=bench.patches:unpinned_tagger``): the Tagger as the
     service ran it before :class:`service.tagging.pinned.PinnedEngine`, loaded in the app's loading
     thread and called from gunicorn's request threads. Kept to show what pinning buys."""
-    from service.tagging.engine import Tagger
+    from bench.common import tagger_from_config
 
-    return Tagger(
-        config["MODEL"],
-        threads=config["TORCH_THREADS"] or None,
-        threshold=config["THRESHOLD"],
-        precision=config.get("PRECISION", "auto"),
-    )
+    return tagger_from_config(config)

@@ -6,8 +6,9 @@ move on BBC News articles (no gold there: agreement with fp32 is what is measure
 
 Both engines live in this one process and take turns pass by pass (fp32, bf16, fp32, ...), so a
 change of load on the machine hits both alike; the speed figure is the ratio of their summed times.
-Writes ``bench/results/precision.json``. bf16 pays only on CPUs that multiply it natively
-(AVX512-BF16 or AMX); elsewhere torch emulates it and it is slower, which this script also shows.
+Writes ``.cache/bench/precision.json`` (``--out``: another file). bf16 pays only on CPUs that
+multiply it natively (AVX512-BF16 or AMX); elsewhere torch emulates it and it is slower, which this
+script also shows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, RESULTS_DIR, Article, bbc_articles, machine, seed_articles
+from bench.common import CACHE_DIR, REPO, Article, bbc_articles, machine, seed_articles
 from bench.throughput import compare_sets
 from bench.variants import entity_f1
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bbc", type=int, default=200, help="BBC articles compared (default 200)")
     ap.add_argument("--repeats", type=int, default=3, help="timed passes over the seeds per precision")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", default=str(RESULTS_DIR / "precision.json"))
+    ap.add_argument("--out", default=str(CACHE_DIR / "precision.json"), help="JSON results file")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

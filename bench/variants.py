@@ -83,27 +83,16 @@ def entity_f1(tagger: Any, gold_path: Path = GOLD) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def precision(tagger: Any, value: str) -> Iterator[None]:
-    """Run the tagger's entity model in ``value`` ("fp32" or "bf16") for a while."""
-    old = tagger.loaded.precision
-    tagger.loaded.precision = value
-    try:
-        yield
-    finally:
-        tagger.loaded.precision = old
-
-
-@contextlib.contextmanager
 def swapped_model(tagger: Any, model: Any) -> Iterator[None]:
-    """Run the tagger on another GLiNER object for a while."""
+    """Run the tagger on another GLiNER object (the stock span head, an ONNX Runtime session) for a
+    while. The engine has no public way to do this yet (it keeps the model in ``Tagger.model`` as
+    well as in ``Tagger.loaded.model``), so both are swapped here, in this one place, and restored."""
     old = tagger.model
-    tagger.model = model
-    tagger.loaded.model = model
+    tagger.model = tagger.loaded.model = model
     try:
         yield
     finally:
-        tagger.model = old
-        tagger.loaded.model = old
+        tagger.model = tagger.loaded.model = old
 
 
 def _timed(tagger: Any, seeds: Sequence[Article], repeats: int, name: str) -> tuple[Measurement, dict]:
@@ -164,7 +153,7 @@ def run_variants(
     # The other precision (TAGGER_PRECISION): fp32 where the engine ships bf16 autocast, and the
     # reverse (bf16 is emulated, and slow, on CPUs without AVX512-BF16 or AMX).
     other = "fp32" if shipped == "bf16" else "bf16"
-    with precision(tagger, other):
+    with tagger.loaded.running_in(other):
         m, ents = _timed(tagger, seeds, repeats, f"{other} torch (TAGGER_PRECISION={other})")
         f1 = entity_f1(tagger)
     rows.append(_row(m, ref, f1, ref_f1, ents, ref_ents, batch_size=bs0, threads=threads, precision=other))
@@ -196,7 +185,7 @@ def run_variants(
     # int8 is measured against fp32: dynamically quantised Linear layers take fp32 input.
     ref32, ref32_ents = ref, ref_ents
     if shipped != "fp32":
-        with precision(tagger, "fp32"):
+        with tagger.loaded.running_in("fp32"):
             ref32, ref32_ents = _timed(tagger, seeds, repeats, "fp32 torch (reference of the int8 rows)")
     results: dict[tuple[str, ...], dict[str, Any]] = {}
     for combo in (("int8-head",), ("int8-encoder",), ("int8-encoder", "int8-head")):
@@ -206,7 +195,7 @@ def run_variants(
             t0 = time.perf_counter()
             undo = quantize_parts(tagger.model, {c.removeprefix("int8-") for c in combo})
             prep = time.perf_counter() - t0
-            with precision(tagger, "fp32"):
+            with tagger.loaded.running_in("fp32"):
                 m, ents = _timed(tagger, seeds, repeats, label)
                 f1 = entity_f1(tagger)
             row = _row(
