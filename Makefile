@@ -104,6 +104,7 @@ eval: model
 
 # --- benchmark (bench/README.md) --------------------------------------------------------------------
 # The whole benchmark in one run, about 5 minutes on 2 cores; BENCH_ARGS=--quick for a smoke run.
+# Results go to .cache/bench/latest.json; BENCH_ARGS='--out bench/results/latest.json' to commit a run.
 # onnxruntime (for the ONNX Runtime variant only) goes to .cache/bench-ort, outside the virtualenv:
 # gliner imports it at start-up when it is installed, and the service does not use it.
 .PHONY: bench
