@@ -1,16 +1,22 @@
-"""Topic scorer: label borrowing and lexical naming (no model), then scoring with the packaged encoder.
+"""Topic scorer: label borrowing, lexical naming and the calibration (no model), then scoring with the
+packaged sentence encoder.
 
-The texts are written here; the model-marked tests assert exact labels, thresholds and offsets.
+The calibration tests put a stand-in encoder behind the scorer whose vectors are fixed by hand, so
+every z-score and score they expect is worked out from the formula in the comments beside it. The
+``encoder``-marked tests load the packaged MiniLM sentence encoder (not GLiNER) and assert exact
+labels, thresholds and offsets on texts written here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
-from service.tagging.labels import default_labels
+from service.tagging import topics as topics_module
+from service.tagging.labels import CatalogEntry, LabelSet, default_labels
 from service.tagging.text import sentence_spans
 from service.tagging.topics import (
     TopicScorer,
@@ -112,6 +118,114 @@ def test_lexical_hits_need_all_words_in_one_sentence() -> None:
     assert _lexical_hits(_lexical_keys("fentanyl"), units) == []
 
 
+# ---------------------------------------------------------------------- calibration, by hand
+
+# The stand-in encoder: a text's vector is that of the first keyword it contains. Label prompts
+# ("This news article is about alpha.") contain the label's name; the article's sentences say
+# "stocks", "goals" or "rain" and so lean to a label without naming it.
+_AXES = {
+    "alpha": (1.0, 0.0, 0.0),
+    "stocks": (1.0, 0.0, 0.0),
+    "beta": (0.0, 1.0, 0.0),
+    "goals": (0.0, 1.0, 0.0),
+    "gamma": (0.0, 0.0, 1.0),
+    "rain": (0.0, 0.0, 1.0),
+}
+_WORDS = re.compile(r"[a-z]+")
+
+
+class _KeywordEncoder:
+    """Stands in for the sentence encoder: unit vectors chosen by keyword, so cosines are 0 or 1."""
+
+    dim = 3
+
+    def __init__(self, *_: object, **__: object) -> None:
+        pass
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            hits = [w for w in _WORDS.findall(text.lower()) if w in _AXES]
+            rows.append(_AXES[hits[0]] if hits else (1.0, 1.0, 1.0))
+        out = np.asarray(rows, dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+ALPHA_BETA_GAMMA = [Label("alpha"), Label("beta"), Label("gamma")]
+
+
+@pytest.fixture
+def hand_scorer(monkeypatch: pytest.MonkeyPatch) -> TopicScorer:
+    """A scorer whose encoder is ``_KeywordEncoder`` and whose reference taxonomy is alpha, beta, gamma,
+    so that the caller's three labels are all the labels it standardises over."""
+    taxonomy = LabelSet("test", (), tuple(CatalogEntry(lab.name, lab) for lab in ALPHA_BETA_GAMMA))
+    monkeypatch.setattr(topics_module, "SentenceEncoder", _KeywordEncoder)
+    monkeypatch.setattr(topics_module, "default_labels", lambda: taxonomy)
+    return TopicScorer()
+
+
+def _hand(scorer: TopicScorer, sentences: list[str], threshold: float | None = None) -> dict[str, float]:
+    text = " ".join(sentences)
+    spans, at = [], 0
+    for sentence in sentences:
+        spans.append((at, at + len(sentence)))
+        at += len(sentence) + 1
+    return {t.label: t.score for t in scorer.score(text, spans, ALPHA_BETA_GAMMA, threshold=threshold)}
+
+
+# Worked values. One sentence on axis 1 has cosines (1, 0, 0) to alpha, beta, gamma; standardised
+# across the three labels (mean 1/3, std sqrt(2)/3) that is (sqrt 2, -1/sqrt 2, -1/sqrt 2), and the
+# mean over sentences standardised again leaves the same z = (1.4142, -0.7071, -0.7071). The
+# calibrated score is 1 / (1 + exp(-2.45 (z - 1.69))): 0.3372 for z = 1.4142, 0.0028 for -0.7071.
+
+
+def test_z_score_relevance_and_logistic_by_hand(hand_scorer: TopicScorer) -> None:
+    # one sentence, on alpha's axis, naming no label: the logistic alone
+    assert _hand(hand_scorer, ["Stocks fell sharply."], threshold=0.0) == {
+        "alpha": 0.3372,
+        "beta": 0.0028,
+        "gamma": 0.0028,
+    }
+    # two sentences, one vote each: relevance (0.3536, 0.3536, -0.7071) standardises (std 0.5) to
+    # z = (0.7071, 0.7071, -1.4142): scores 1 / (1 + exp(2.4081)) = 0.0826 and 1 / (1 + exp(7.6053))
+    assert _hand(hand_scorer, ["Stocks fell.", "Goals came late."], threshold=0.0) == {
+        "alpha": 0.0826,
+        "beta": 0.0826,
+        "gamma": 0.0005,
+    }
+    # three sentences on alpha's axis and one on beta's: relevance ((3 sqrt 2 - 1/sqrt 2) / 4,
+    # (sqrt 2 - 3/sqrt 2) / 4, -1/sqrt 2) = (0.8839, -0.1768, -0.7071), standardised
+    # z = (1.3363, -0.2673, -1.0690): the sentence count decides, not one sentence's strength
+    sentences = ["Stocks fell.", "Stocks rose.", "Stocks closed.", "Goals came."]
+    assert _hand(hand_scorer, sentences, threshold=0.0) == {"alpha": 0.2960, "beta": 0.0082, "gamma": 0.0012}
+
+
+def test_unnamed_labels_below_the_threshold_are_not_returned(hand_scorer: TopicScorer) -> None:
+    # z = 1.4142 is below the calibration centre 1.69: 0.3372 < 0.5, and no label is named
+    assert _hand(hand_scorer, ["Stocks fell sharply."]) == {}
+
+
+def test_a_label_named_in_the_text_is_lifted_just_over_the_threshold(hand_scorer: TopicScorer) -> None:
+    # "beta" is named but the sentence leans to alpha: beta's 0.0028 is lifted to 0.5 + 0.0028 / 10 =
+    # 0.5003, just over the default threshold of 0.5, so the topic comes back; gamma is not named
+    # and stays out. Alpha, the dominant theme (z > 0) when some label is named, gets at least 0.6.
+    assert _hand(hand_scorer, ["Stocks fell; beta was named."]) == {"alpha": 0.6, "beta": 0.5003}
+    # the lift is not a floor above the threshold: asked at 0.5004, beta is gone
+    assert _hand(hand_scorer, ["Stocks fell; beta was named."], threshold=0.5004) == {"alpha": 0.6}
+
+
+def test_a_named_label_keeps_a_higher_score_of_its_own(hand_scorer: TopicScorer) -> None:
+    # alpha named and dominant: max(0.3372, 0.5 + 0.0337, 0.6) = 0.6; a named label whose own
+    # score is above its lift keeps it (two alpha sentences and one naming gamma on gamma's axis:
+    # relevance (0.7071, -0.7071, 0) standardised z = (1.2247, -1.2247, 0): gamma 0.0157 -> 0.5016)
+    assert _hand(hand_scorer, ["Alpha rose."]) == {"alpha": 0.6}
+    assert _hand(hand_scorer, ["Stocks fell.", "Stocks rose.", "Rain fell on gamma."], threshold=0.0) == {
+        "alpha": 0.6,
+        "gamma": 0.5016,
+        "beta": 0.0008,
+    }
+
+
 # ---------------------------------------------------------------------- with the packaged encoder
 
 
@@ -126,7 +240,7 @@ def _score(
     return scorer.score(text, sentence_spans(text), labels, threshold=threshold)
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_related_label_returned_unrelated_not(scorer: TopicScorer) -> None:
     labels = [Label("sports"), Label("climate change"), Label("fentanyl"), Label("elections")]
     topics = _score(scorer, SPORT_TEXT, labels)
@@ -134,14 +248,32 @@ def test_related_label_returned_unrelated_not(scorer: TopicScorer) -> None:
     assert 0.5 <= topics[0].score <= 1.0
 
 
-@pytest.mark.model
+@pytest.mark.encoder
+def test_a_topic_named_once_comes_back_just_over_the_threshold(scorer: TopicScorer) -> None:
+    """News copy that names a topic once, in a story about something else: the topic comes back,
+    scored by the lift (0.5 + its own score / 10), below the story's theme; unnamed ones do not."""
+    aside = "Before the match the club's captain spoke briefly about climate change."
+    text = f"{SPORT_TEXT}\n\n{aside}"
+    labels = [Label("sports"), Label("climate change"), Label("elections")]
+    spans = sentence_spans(text)
+    got = {t.label: t for t in _score(scorer, text, labels)}
+    assert list(got) == ["sports", "climate change"]
+    z = scorer.label_z(scorer.encoder.encode([text[s:e] for s, e in spans]), labels)
+    own = 1.0 / (1.0 + np.exp(-2.45 * (z - 1.69)))  # the calibrated logistic, fitted on BBC News
+    assert own[1] < 0.5  # the embeddings alone would not return it
+    assert got["climate change"].score == pytest.approx(0.5 + own[1] / 10, abs=1e-4)
+    assert got["sports"].score == pytest.approx(max(own[0], 0.6), abs=1e-4) and own[0] > own[1]
+    assert got["climate change"].evidence[0].text == aside  # the naming sentence first
+
+
+@pytest.mark.encoder
 def test_caller_labels_come_back_verbatim(scorer: TopicScorer) -> None:
     labels = [Label("Football (soccer)", "association football matches, clubs and players"), Label("Recipes")]
     topics = _score(scorer, SPORT_TEXT, labels)
     assert [t.label for t in topics] == ["Football (soccer)"]
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_threshold_removes_topic(scorer: TopicScorer) -> None:
     labels = [Label("trade and tariffs"), Label("sports"), Label("immigration")]
     topics = _score(scorer, TRADE_TEXT, labels)
@@ -155,7 +287,7 @@ def test_threshold_removes_topic(scorer: TopicScorer) -> None:
     assert [t.score for t in everything] == sorted((t.score for t in everything), reverse=True)
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_evidence_offsets_exact_and_best_first(scorer: TopicScorer) -> None:
     topics = _score(scorer, TRADE_TEXT, [Label("trade and tariffs")])
     ev = topics[0].evidence
@@ -169,7 +301,7 @@ def test_evidence_offsets_exact_and_best_first(scorer: TopicScorer) -> None:
     assert "spokesman" not in " ".join(e.text for e in ev)
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_title_evidence_indexes_the_title(scorer: TopicScorer) -> None:
     title = "  Tariffs on steel and aluminium  "
     text = "Officials said the duties would protect domestic factories.\n\nA spokesman spoke to reporters."
@@ -183,7 +315,7 @@ def test_title_evidence_indexes_the_title(scorer: TopicScorer) -> None:
         assert text[e.start : e.end] == e.text
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_default_taxonomy_on_sport(scorer: TopicScorer) -> None:
     topics = _score(scorer, SPORT_TEXT, default_labels().topic_labels)
     assert topics[0].label == "sport"
@@ -191,13 +323,13 @@ def test_default_taxonomy_on_sport(scorer: TopicScorer) -> None:
     assert not returned & {"climate change", "fentanyl", "war in Ukraine", "elections", "weather", "health"}
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_empty_inputs(scorer: TopicScorer) -> None:
     assert scorer.score("", [], [Label("sport")]) == []
     assert _score(scorer, SPORT_TEXT, []) == []
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_label_vectors_are_cached(scorer: TopicScorer, monkeypatch: pytest.MonkeyPatch) -> None:
     labels = [Label("space exploration", "rockets, astronauts and missions to the Moon and Mars")]
     _score(scorer, SPORT_TEXT, labels)
@@ -226,7 +358,7 @@ def two_reader_scorer() -> TopicScorer:
     return TopicScorer(threads=1, doc_encoder_path=default_encoder_path())
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_doc_encoder_reads_title_and_text_as_one_vector(
     two_reader_scorer: TopicScorer, scorer: TopicScorer
 ) -> None:
@@ -241,7 +373,7 @@ def test_doc_encoder_reads_title_and_text_as_one_vector(
     assert scorer.encode_document(units) is None  # no document encoder configured
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_doc_vector_is_a_second_vote(two_reader_scorer: TopicScorer, scorer: TopicScorer) -> None:
     labels = [Label("sport"), Label("business"), Label("politics")]
     units = [_Unit("text", s, e, SPORT_TEXT[s:e]) for s, e in sentence_spans(SPORT_TEXT)]
@@ -269,7 +401,7 @@ def test_doc_vector_is_a_second_vote(two_reader_scorer: TopicScorer, scorer: Top
     ]
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_doc_encoder_reads_a_long_article_in_weighted_sentence_chunks(
     two_reader_scorer: TopicScorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,7 +433,7 @@ def test_doc_encoder_reads_a_long_article_in_weighted_sentence_chunks(
     assert np.allclose(vec, expected / np.linalg.norm(expected), atol=1e-5)
 
 
-@pytest.mark.model
+@pytest.mark.encoder
 def test_doc_encoder_reads_only_when_the_sentences_leave_the_ranking_open(
     two_reader_scorer: TopicScorer, scorer: TopicScorer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
