@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
+from pathlib import Path
 
 from service.config import env_value
 
@@ -60,6 +62,13 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 logging.captureWarnings(True)
 
+# Prometheus multiprocess mode (service/api/metrics.py): each worker writes its metric values to
+# files in this folder and a scrape of any worker sums them. Set before the fork; a fresh folder
+# per run unless the operator names one (then emptied at start: stale files would add old counts).
+_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if not os.environ.get(_METRICS_ENV):
+    os.environ[_METRICS_ENV] = tempfile.mkdtemp(prefix="newsroom-tagger-metrics-")
+
 accesslog = None  # the app's JSON access log replaces it
 errorlog = "-"
 loglevel = str(env_value("LOG_LEVEL")).lower()
@@ -79,3 +88,16 @@ logconfig_dict = {
 def worker_abort(worker) -> None:  # type: ignore[no-untyped-def]
     """A worker gunicorn killed for missing its timeout: say so, it is always a bug or an overload."""
     worker.log.error("worker %s aborted (timeout %ss)", worker.pid, timeout)
+
+
+def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+    """Empty the metrics folder: counts left by an earlier run would be summed with this one's."""
+    for stale in Path(os.environ[_METRICS_ENV]).glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
+    """A worker exited: its live gauges (slots busy, queue) stop counting; its counters stay summed."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -47,7 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ``app.extensions["tagger"]`` (an :class:`service.api.state.EngineState`).
     """
     from service import config as cfg
-    from service.api import errors, logs, security
+    from service.api import errors, logs, metrics, security
     from service.api.limits import EXTENSION as SLOTS
     from service.api.limits import Slots
     from service.api.routes import bp
@@ -68,7 +68,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     security.register(app)
     errors.register(app)
     app.register_blueprint(bp)
-    app.extensions[SLOTS] = Slots(app.config["MAX_CONCURRENCY"], app.config["MAX_QUEUE"])
+    counted = metrics.register(app)
+    app.extensions[SLOTS] = Slots(app.config["MAX_CONCURRENCY"], app.config["MAX_QUEUE"],
+                                  on_change=counted.slots_changed)
 
     state = EngineState()
     app.extensions[EXTENSION] = state

@@ -150,6 +150,7 @@ def problem_response(err: ApiError) -> Response:
     body = err.to_dict()
     if has_request_context():
         body["instance"] = request.path
+        g.problem = err.slug  # for the metrics (refusals by type)
         rid = g.get("request_id")
         if rid:
             body["request_id"] = rid

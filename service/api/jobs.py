@@ -3,7 +3,9 @@
 Documents that ask for the same labels and thresholds go to the engine together (``tag_many``:
 their windows share the model's batches); each document's result is mapped to a ``TagResponse``
 dict. A document whose engine call runs past the request's deadline gets a 504 problem instead
-of a result, so a batch returns what it finished.
+of a result, so a batch returns what it finished. What was tagged (documents, characters) and the
+time spent in the engine are added up in ``g`` for the access log and the metrics
+(:func:`record_work`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def tag_documents(
     out: list[dict | ApiError] = [time_budget_exceeded(budget_s)] * len(requests)
     for (ent, top, threshold, topic_threshold), members in groups.items():
         docs = [Document(requests[i]["text"], requests[i].get("title") or None) for i in members]
+        started = time.monotonic()
         try:
             results = engine.tag_many(
                 docs,
@@ -53,7 +56,9 @@ def tag_documents(
                 deadline=deadline(),
             )
         except DeadlineExceeded:
+            record_work(time.monotonic() - started, [])
             break
+        record_work(time.monotonic() - started, docs)
         request_ms = round((time.monotonic() - g.started) * 1000, 1)
         for i, result in zip(members, results, strict=True):
             req = requests[i]
@@ -69,3 +74,10 @@ def tag_documents(
                 timings_ms={"queue": g.get("queue_ms", 0.0), "request": request_ms},
             )
     return out
+
+
+def record_work(model_s: float, tagged: Sequence[Document]) -> None:
+    """Add an engine call's time and the documents it tagged to this request's totals in ``g``."""
+    g.model_s = g.get("model_s", 0.0) + model_s
+    g.documents = g.get("documents", 0) + len(tagged)
+    g.characters = g.get("characters", 0) + sum(len(d.text) + len(d.title or "") for d in tagged)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import current_app, g
@@ -21,14 +21,28 @@ EXTENSION = "tagger_slots"
 
 
 class Slots:
-    """A semaphore with a bounded number of waiters."""
+    """A semaphore with a bounded number of waiters.
 
-    def __init__(self, size: int, max_queue: int) -> None:
+    ``on_change(busy, waiting)``, when given, hears every change of the slots in use and the
+    requests waiting (the metrics' gauges).
+    """
+
+    def __init__(self, size: int, max_queue: int,
+                 on_change: Callable[[int, int], None] | None = None) -> None:
         self.size = size
         self.max_queue = max_queue
         self._sem = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
         self.waiting = 0
+        self.busy = 0
+        self._on_change = on_change
+
+    def _count(self, busy: int = 0, waiting: int = 0) -> None:
+        with self._lock:
+            self.busy += busy
+            self.waiting += waiting
+            if self._on_change is not None:
+                self._on_change(self.busy, self.waiting)
 
     @contextmanager
     def hold(self, timeout: float, retry_after: int) -> Iterator[None]:
@@ -39,20 +53,21 @@ class Slots:
                     raise overloaded(
                         f"All {self.size} tagging slot(s) of this worker are busy and {self.waiting} "
                         "request(s) are waiting; retry later.", retry_after)
-                self.waiting += 1
+            self._count(waiting=1)
             try:
                 got = self._sem.acquire(timeout=max(timeout, 0.0))
             finally:
-                with self._lock:
-                    self.waiting -= 1
+                self._count(waiting=-1)
             if not got:
                 raise overloaded(
                     f"No tagging slot of this worker came free within {max(timeout, 0.0):.1f} s; "
                     "retry later.",
                     retry_after)
+        self._count(busy=1)
         try:
             yield
         finally:
+            self._count(busy=-1)
             self._sem.release()
 
 

@@ -2,10 +2,11 @@
 
 Every log line is one JSON object (``ts``, ``level``, ``logger``, ``message`` and extras such as
 ``request_id``). The access line has ``method``, ``path`` (no query string), ``status``,
-``latency_ms``, ``request_bytes``, ``response_bytes``, ``request_id`` and ``remote_addr``; bodies are
-never logged. The request id comes from ``X-Request-ID`` when it is a sane token (1-128 characters of
-letters, digits and ``._:-``), otherwise a fresh one is made; either way it is echoed in the
-``X-Request-ID`` response header and in problem bodies.
+``latency_ms``, ``request_bytes``, ``response_bytes``, ``request_id`` and ``remote_addr``, and on
+the tagging endpoints ``documents`` and ``characters`` tagged and ``model_ms`` (time in the engine);
+bodies are never logged. The request id comes from ``X-Request-ID`` when it is a sane token (1-128
+characters of letters, digits and ``._:-``), otherwise a fresh one is made; either way it is
+echoed in the ``X-Request-ID`` response header and in problem bodies.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def _finish(response: Response) -> Response:
                 "request_bytes": request.content_length or 0,
                 "response_bytes": response.content_length or 0,
                 "remote_addr": request.remote_addr,
+                # set by service.api.jobs on the tagging endpoints only (None: left out of the line)
+                "documents": g.get("documents"),
+                "characters": g.get("characters"),
+                "model_ms": round(g.model_s * 1000, 1) if "model_s" in g else None,
             },
         )
     return response

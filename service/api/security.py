@@ -1,10 +1,11 @@
 """Access control: optional API keys and a CORS allow-list for browser-based CMS plugins.
 
-API keys: when ``TAGGER_API_KEYS`` or ``TAGGER_API_KEYS_FILE`` names any key, every request needs
-``Authorization: Bearer <key>``, except the open paths (health, readiness, the spec and the docs)
-and CORS preflights. Keys are compared in constant time (``hmac.compare_digest`` on their SHA-256
-digests, against every key, so neither timing nor length tells anything). A missing or wrong key
-is a 401 problem with ``WWW-Authenticate: Bearer``.
+API keys: when ``TAGGER_API_KEYS`` or ``TAGGER_API_KEYS_FILE`` names any key, every request
+needs ``Authorization: Bearer <key>``, except the open paths (health, readiness, the spec and the
+docs, and ``/metrics`` unless ``TAGGER_METRICS_OPEN`` is false) and CORS preflights. Keys are
+compared in constant time (``hmac.compare_digest`` on their SHA-256 digests, against every key,
+so neither timing nor length tells anything). A missing or wrong key is a 401 problem with
+``WWW-Authenticate: Bearer``.
 
 CORS: ``TAGGER_CORS_ORIGINS`` lists the origins allowed (exact ``scheme://host[:port]``, or ``*``).
 A preflight (``OPTIONS`` with ``Access-Control-Request-Method``) from an allowed origin, for a path
@@ -49,6 +50,8 @@ def key_matches(candidate: str, digests: tuple[bytes, ...]) -> bool:
 
 
 def _is_open(path: str) -> bool:
+    if path == "/metrics":
+        return bool(current_app.config["METRICS_OPEN"])
     return any(path == p or path.startswith(p + "/") for p in OPEN_PATHS)
 
 
