@@ -64,6 +64,7 @@ def _agreement(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time both precisions in turns, compare their entities, print and write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(REPO / "models" / "embedded"))
     ap.add_argument("--bbc", type=int, default=200, help="BBC articles compared (default 200)")
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from service.tagging.engine import Tagger
-    from service.tagging.loading import native_bf16
+    from service.tagging.precision import native_bf16
 
     taggers = {
         p: Tagger(args.model, topics=False, precision=p, threads=args.threads) for p in ("fp32", "bf16")

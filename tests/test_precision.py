@@ -40,9 +40,8 @@ def test_running_in_switches_precision_for_a_while_and_restores_it():
     with loaded.running_in("fp32"), loaded.inference():
         assert not torch.is_autocast_enabled("cpu")
     assert loaded.precision == "bf16"
-    with pytest.raises(ValueError, match="'fp32' or 'bf16'"):
-        with loaded.running_in("auto"):
-            pass
+    with pytest.raises(ValueError, match="'fp32' or 'bf16'"), loaded.running_in("auto"):
+        pass
 
 
 @pytest.mark.parametrize(
