@@ -29,6 +29,7 @@ import json
 import random
 import statistics
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -286,6 +287,14 @@ def model_version(model: str) -> str | None:
     return json.loads(meta.read_text()).get("recipe_key") if meta.exists() else None
 
 
+_START = time.perf_counter()
+
+
+def _log(msg: str) -> None:
+    """Progress on stderr (the WNUT and BBC sections take minutes on a shared CPU)."""
+    print(f"[{time.perf_counter() - _START:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
 def _f(x: dict) -> str:
     return f"P {x['p']:.3f}  R {x['r']:.3f}  F1 {x['f1']:.3f}"
 
@@ -356,14 +365,18 @@ def main(argv: list[str] | None = None) -> int:
         sentences = gold_set.load_gold(args.gold)
         report["gold"] = {"file": str(args.gold), "counts": gold_set.counts(sentences)}
         for who, path in models.items():
+            _log(f"gold set: {who} {path}")
             report["gold"][who] = eval_gold(path, args.threshold, sentences[:args.limit])
     if {"wnut9", "wnut3", "bbc"} & set(sections):
         predict = gliner_predictor(args.model, args.threshold)
         if "wnut9" in sections:
+            _log("WNUT-2016, nine labels")
             report["wnut2016_nine"] = eval_wnut9(predict, args.limit)
         if "wnut3" in sections:
+            _log("WNUT-2016, three labels, and spaCy sm")
             report["wnut2016"] = eval_wnut(predict, ["person", "location", "organization"], args.limit)
         if "bbc" in sections:
+            _log("held-out BBC")
             report["bbc_heldout"] = eval_bbc(predict, args.bbc_articles)
     if {"order", "latency"} & set(sections):
         from service.tagging.engine import Tagger
@@ -373,9 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         report["precision"] = {who: t.loaded.precision for who, t in taggers.items()}
         texts = seed_texts()
         if "order" in sections:
+            _log("label order on the seeds")
             report["label_order"] = {who: eval_order(t, texts) for who, t in taggers.items()}
         if "latency" in sections:
             name = args.latency_article or next(iter(texts))
+            _log("latency, in turns")
             report["latency"] = eval_latency(taggers, name, texts[name], args.latency_runs)
     print(table(report))
     text = json.dumps(report, indent=1)
