@@ -47,7 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ``app.extensions["tagger"]`` (an :class:`service.api.state.EngineState`).
     """
     from service import config as cfg
-    from service.api import errors, logs, metrics, security
+    from service.api import errors, io, logs, metrics, security
     from service.api.limits import EXTENSION as SLOTS
     from service.api.limits import Slots
     from service.api.routes import bp
@@ -69,6 +69,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(bp)
     counted = metrics.register(app)
+    io.register(app)  # after the others: its hooks run first, on the view's own answer
     app.extensions[SLOTS] = Slots(app.config["MAX_CONCURRENCY"], app.config["MAX_QUEUE"],
                                   on_change=counted.slots_changed)
 

@@ -7,18 +7,31 @@ that is not JSON, that repeats a key in an object or that nests deeper than :dat
 ``load`` refuses strings and keys with unpaired surrogates, then runs a schema (422 with
 per-field messages); ``respond`` validates the payload against its response schema before it
 leaves (marshmallow's ``dump`` does not validate) and turns a mismatch into a logged 500.
+
+Conditional requests and compression (:func:`register`, :func:`answer_etag`): a tagging answer's
+ETag is computed from the normalised request, the model, the default labels' version, the
+settings that change results and the tagging code, before any tagging, so a client that sends it
+back in ``If-None-Match`` gets 304 without the model running. It is weak (``W/``): a repeated
+answer means the same tags, not the same bytes (``timings_ms`` differ). GET answers get a weak
+ETag over their body and 304 the same way. Any answer of 1 KiB or more in a text or JSON type is
+gzip-compressed when the client accepts gzip.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import hashlib
 import json
 import logging
 import re
 import zlib
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -180,3 +193,86 @@ def respond(schema: Schema, payload: dict[str, Any], status: int = 200) -> Respo
         log.error("response failed its schema %s: %s", type(schema).__name__, errors)
         raise ApiError("internal-error", "The service produced an invalid response; the error is logged.")
     return current_app.response_class(json_text(payload), status=status, mimetype="application/json")
+
+
+# --- conditional requests and compression ----------------------------------------------------------
+
+COMPRESS_MIN_BYTES = 1024  # below this gzip saves less than its header and the CPU it costs
+_COMPRESSIBLE = ("application/json", "application/problem+json", "application/yaml", "application/javascript",
+                 "text/")
+_NO_ETAG_PATHS = ("/healthz", "/readyz", "/metrics")  # live state: always asked afresh
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """A digest of the tagging code and data, so a deployment that changes results changes ETags."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(p for p in (root / "tagging").rglob("*") if p.is_file() and p.suffix != ".pyc")
+    files.append(root / "api" / "mapping.py")
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def answer_etag(kind: str, loaded: Any, model: Any) -> str:
+    """The ETag (unquoted) of the answer to a loaded request of ``kind``: the same for the same tags."""
+    from service.tagging.labels import default_labels
+
+    config = current_app.config
+    material = {
+        "kind": kind,
+        "request": loaded,
+        "model": [model.name, model.version, getattr(model, "precision", "")],
+        "labels_version": default_labels().version,
+        "settings": [config["THRESHOLD"], config.get("TOPIC_DOC_ENCODER") or ""],
+        "code": _code_fingerprint(),
+    }
+    text = json.dumps(material, sort_keys=True, ensure_ascii=True, default=_plain)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:40]
+
+
+def not_modified(etag: str) -> Response | None:
+    """304 when the request's ``If-None-Match`` names ``etag`` (weak comparison), else None."""
+    sent = request.if_none_match
+    if sent.star_tag or not sent.contains_weak(etag):  # '*' would match before anything was tagged
+        return None
+    resp = current_app.response_class(status=304)
+    resp.set_etag(etag, weak=True)
+    return resp
+
+
+def _conditional_get(response: Response) -> Response:
+    if (request.method in ("GET", "HEAD") and response.status_code == 200 and not response.direct_passthrough
+            and "ETag" not in response.headers and request.path not in _NO_ETAG_PATHS):
+        response.add_etag(weak=True)
+        response.make_conditional(request)
+    return response
+
+
+def _compress(response: Response) -> Response:
+    response.vary.add("Accept-Encoding")  # caches must keep the two forms apart
+    if (response.direct_passthrough or response.status_code < 200 or response.status_code in (204, 304)
+            or "Content-Encoding" in response.headers
+            or not (response.mimetype or "").startswith(_COMPRESSIBLE)
+            or request.accept_encodings["gzip"] <= 0):
+        return response
+    data = response.get_data()
+    if len(data) < COMPRESS_MIN_BYTES:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=5, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def register(app: Flask) -> None:
+    """Install the GET ETags (304) and gzip compression of answers."""
+    app.after_request(_compress)  # Flask runs after_request hooks last-in first: this one last
+    app.after_request(_conditional_get)

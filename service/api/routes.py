@@ -12,7 +12,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from service.api import schemas
 from service.api.errors import ApiError
-from service.api.io import json_body, load, respond, unpaired_surrogate
+from service.api.io import answer_etag, json_body, load, not_modified, respond, unpaired_surrogate
 from service.api.jobs import OPTIONS, tag_documents
 from service.api.limits import tagging_slot
 from service.api.spec import spec_yaml
@@ -32,14 +32,17 @@ def _budget() -> float:
 
 @bp.post("/v1/tag")
 def tag() -> Response:
-    """Tag one article."""
+    """Tag one article (304 when If-None-Match names the answer's ETag: no tagging)."""
     req = load(schemas.TagRequest(), json_body())
     engine = _state().get()
+    etag = answer_etag("tag", req, engine.info)
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
     with tagging_slot():
         (result,) = tag_documents(engine, [req], _budget())
     if isinstance(result, ApiError):
         raise result
-    return respond(schemas.TagResponse(), result)
+    return _with_etag(respond(schemas.TagResponse(), result), etag)
 
 
 @bp.post("/v1/tag/batch")
@@ -49,12 +52,17 @@ def tag_batch() -> Response:
     batch = load(schemas.BatchRequest(), json_body(), checked_later=("documents",))
     loaded = [_load_document(doc, batch) for doc in batch["documents"]]
     engine = _state().get()
+    etag = answer_etag("batch", [d if isinstance(d, dict) else d.to_dict() for d in loaded], engine.info)
+    if (unchanged := not_modified(etag)) is not None:
+        return unchanged
     with tagging_slot():
         done = tag_documents(engine, [d for d in loaded if isinstance(d, dict)], _budget())
     results = iter(done)
     items = [_batch_item(i, doc, d if isinstance(d, ApiError) else next(results))
              for i, (doc, d) in enumerate(zip(batch["documents"], loaded, strict=True))]
-    return respond(schemas.BatchResponse(), {"results": items})
+    complete = all(not isinstance(r, ApiError) or r.status != 504 for r in done)
+    resp = respond(schemas.BatchResponse(), {"results": items})
+    return _with_etag(resp, etag) if complete else resp  # a cut-short answer is not the answer
 
 
 @bp.get("/v1/labels")
@@ -106,6 +114,11 @@ def docs_asset(filename: str) -> Response:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+def _with_etag(resp: Response, etag: str) -> Response:
+    resp.set_etag(etag, weak=True)
+    return resp
+
 
 def _load_document(doc: Any, batch: dict[str, Any]) -> dict[str, Any] | ApiError:
     """One batch document loaded through ``TagRequest``, the batch's options filling in its own."""
