@@ -40,6 +40,10 @@ from service.tagging.types import Clue, Entity, Mention, PlaceCountry
 
 # A subdivision's population is unknown to the sources: a fixed prior, about a mid-sized state's.
 STATE_PRIOR = 2_000_000
+# How well known a place is: GeoNames' count of its alternate names (Venice, Italy: 66; Venice,
+# Florida: 11; Paris, France: 109; Paris, Texas: 11). States and countries, which have no count in the
+# sources, get a typical notable city's.
+NAMES_PRIOR = 50
 CONTEXT_BOOST = 100.0  # a candidate in the country the article's other clues point to most
 REGION_BOOST = 30.0  # a city in a state the article names
 QUALIFIER_BOOST = 10_000.0  # "Paris, Texas": the name's own qualifier decides
@@ -59,8 +63,9 @@ _NATIONAL_NOUNS = re.compile(
     re.IGNORECASE,
 )
 # What each clue counts for when the context of an ambiguous name is weighed.
+# A nationality word says less about where a story is than a place does ("American tourists in Venice").
 CONTEXT_WEIGHTS = {"country": 1.0, "city": 1.0, "state": 1.0, "dateline": 1.0, "body": 0.8,
-                   "capital": 0.8, "demonym": 0.3, "people": 0.3}
+                   "capital": 0.8, "demonym": 0.15, "people": 0.3}
 # The constituent countries of the United Kingdom are countries in news copy: never corrected.
 UK_NATIONS = frozenset({"GB-ENG", "GB-SCT", "GB-WLS", "GB-NIR"})
 COUNTRY_WORDS = frozenset({"country", "countries", "nation", "nations"})
@@ -102,11 +107,13 @@ class Place:
     iso: str
     population: int | None
     region: str
+    names: int = 0
 
     @property
     def weight(self) -> float:
-        """Population, or the prior of a state."""
-        return float(self.population if self.population is not None else STATE_PRIOR)
+        """Prior of the place: population (a state's prior) times how many names it goes by, plus one."""
+        population = self.population if self.population is not None else STATE_PRIOR
+        return float(population) * ((self.names if self.kind == "city" else NAMES_PRIOR) + 1)
 
     def ids(self) -> dict[str, str]:
         """The ids the response carries: GeoNames, and ISO 3166-1 alpha-2 or ISO 3166-2."""
@@ -123,7 +130,7 @@ class Gazetteer:
 
     def __init__(self, data: dict) -> None:
         self.version: str = data["version"]
-        self.places = [Place(p[0], p[1], p[2], p[3], p[4], p[5], p[6]) for p in data["places"]]
+        self.places = [Place(*p) for p in data["places"]]
         self._names: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in data["names"].items()}
         self._abbr: dict[str, int] = data["abbreviations"]
         self.demonyms: dict[str, str] = data["demonyms"]
@@ -164,6 +171,10 @@ class Gazetteer:
     def find_bodies(self, text: str) -> Iterable[re.Match[str]]:
         """National bodies in ``text`` ("Pentagon", "Lok Sabha"), exact and whole words."""
         return self._body_re.finditer(text) if self._body_re is not None else ()
+
+    def searched(self, name: str) -> bool:
+        """Whether ``name`` is one of the names searched for in the text itself."""
+        return place_key(name) in self._scan
 
     def find_places(self, text: str) -> list[tuple[int, int]]:
         """Spans of ``text`` that are place names searched for in the text itself (``scan`` in the
@@ -362,6 +373,49 @@ def _weights(
     return out
 
 
+@dataclass(frozen=True)
+class _Name:
+    """A place name to resolve: its candidates, the qualifier written after it, the model's label."""
+
+    cands: Sequence[Place]
+    qualifier: Place | None
+    as_country: bool | None
+
+    @property
+    def countries(self) -> set[str]:
+        return {p.country for p in self.cands}
+
+
+def _resolve(
+    names: Sequence[_Name], context: dict[str, float], regions: set[str], capitals: dict[str, str]
+) -> list[tuple[Place, float]]:
+    """Each name's best candidate and its share of the weight. A first pass reads the names alone; each
+    ambiguous one then lends its first reading, at its confidence, to the others' context."""
+
+    def best(name: _Name, ctx: dict[str, float]) -> tuple[Place, float]:
+        own = {next(iter(name.countries)): 1.0} if len(name.countries) == 1 else {}
+        weights = _weights(name.cands, {k: v - own.get(k, 0.0) for k, v in ctx.items()}, regions,
+                           name.qualifier, name.as_country, capitals)
+        i = max(range(len(weights)), key=lambda i: weights[i])
+        return name.cands[i], weights[i] / sum(weights)
+
+    first = [best(n, context) for n in names]
+    soft: dict[str, float] = defaultdict(float)
+    for n, (place, conf) in zip(names, first, strict=True):
+        if len(n.countries) > 1:
+            soft[place.country] += conf
+    out = []
+    for n, (place, conf) in zip(names, first, strict=True):
+        if len(n.countries) == 1:
+            out.append((place, conf))
+            continue
+        ctx = dict(context)
+        for cc, v in soft.items():
+            ctx[cc] = ctx.get(cc, 0.0) + v - (conf if cc == place.country else 0.0)
+        out.append(best(n, ctx))
+    return out
+
+
 def _qualifier(gaz: Gazetteer, fields: dict[str, str], mentions: Iterable[Mention]) -> Place | None:
     """The state or country written right after any mention: "Paris, Texas", "London, Ont."."""
     for m in mentions:
@@ -433,6 +487,7 @@ def resolve_places(
     out: list[Entity] = []
     looked: list[tuple[Entity, list[Place]]] = []
     nationals: list[tuple[Entity, str]] = []
+    local_bodies: list[tuple[Clue, list[Place]]] = []
 
     # 1. what each entity is; nationality words and people of a place are clues, never places
     for e in entities:
@@ -465,13 +520,14 @@ def resolve_places(
             if org:
                 for m in e.mentions:
                     found.add(org[0], _clue(fields[m.field], m.start, m.end, m.field, org[1], e.text))
+            local_bodies.extend(_local_body(gaz, fields, e))
         out.append(e)
 
     named_spans = {(m.field, m.start, m.end) for e, _ in looked for m in e.mentions}
     _scan_text(gaz, fields, found, named_spans, role, nationals)
     # places the model did not tag (or tagged below the threshold): clues, not entities
     spans = {(m.field, m.start, m.end) for e in entities for m in e.mentions}
-    scanned = _scan_places(gaz, fields, spans)
+    scanned = _scan_places(gaz, fields, spans) + local_bodies
     for key in {place_key(c.text) for c, _ in scanned}:
         countries = {p.country for p in gaz.lookup(key) if p.kind != "country"}
         if len(countries) == 1:
@@ -481,15 +537,14 @@ def resolve_places(
     regions = {p.iso for _, c in looked for p in c if p.kind == "state" and len(c) == 1}
     regions |= {c[0].iso for _, c in scanned if c[0].kind == "state" and len(c) == 1}
 
-    # 2. resolve every looked-up entity, 3. correct its label where the gazetteer is certain
+    # 2. resolve every name at once (ambiguous ones lend each other context: Victoria and Vancouver),
+    # 3. correct each entity's label where the gazetteer is certain
+    names = [
+        _Name(cands, _qualifier(gaz, fields, e.mentions), e.label == role.country) for e, cands in looked
+    ] + [_Name(cands, None, None) for _, cands in scanned]
+    resolved = _resolve(names, found.context, regions, gaz.capitals)
     named: dict[str, Entity] = {}
-    for e, cands in looked:
-        own = {cands[0].country: 1.0} if len({p.country for p in cands}) == 1 else {}
-        context = {k: v - own.get(k, 0.0) for k, v in found.context.items()}
-        qual = _qualifier(gaz, fields, e.mentions)
-        weights = _weights(cands, context, regions, qual, e.label == role.country, gaz.capitals)
-        best_i = max(range(len(cands)), key=lambda i: weights[i])
-        best, conf = cands[best_i], weights[best_i] / sum(weights)
+    for (e, _cands), (best, conf) in zip(looked, resolved[: len(looked)], strict=True):
         e = _placed(e, best, conf, gaz)
         if best.kind == "country":
             if e.label != role.country and role.country and conf >= CERTAIN:
@@ -510,10 +565,7 @@ def resolve_places(
         _clues_of(found, e, best, conf, fields)
         out.append(e)
 
-    for clue, cands in scanned:
-        weights = _weights(cands, found.context, regions, None, None, gaz.capitals)
-        best_i = max(range(len(cands)), key=lambda i: weights[i])
-        best, conf = cands[best_i], weights[best_i] / sum(weights)
+    for (clue, _), (best, conf) in zip(scanned, resolved[len(looked) :], strict=True):
         kind = "state" if best.kind == "state" else "city"
         found.add(best.country, replace(clue, kind=kind, place=best.name,
                                         score=round(CLUE_WEIGHTS[kind] * conf, 4)), context=False)
@@ -586,6 +638,36 @@ def _dedupe(clues: list[Clue]) -> list[Clue]:
         if not any(k.field == c.field and k.start < c.end and c.start < k.end for k in kept):
             kept.append(c)
     return sorted(kept, key=_pos)
+
+
+_LOCAL_BODY = re.compile(
+    r"^(?P<place>.+?)(?:'s)? (?:City Council|County Council|Borough Council|City Hall|County|Council|Police|"
+    r"Police Department|Police Service|Fire Department|Fire Service|Public Schools|City Schools|"
+    r"School District|School Board|Transit|Municipal Corporation|Metropolitan Police|Sheriff's Office|"
+    r"County Sheriff's Office|State Government|Airport|International Airport)$"
+)
+
+
+def _local_body(gaz: Gazetteer, fields: dict[str, str], e: Entity) -> list[tuple[Clue, list[Place]]]:
+    """The place of a local body named after it ("Birmingham City Council", "Tulsa Police Department"),
+    or of a body that is only a place's name (the model's "Kano" as an organization; names searched for
+    in the text only, so "Chelsea" the club is not read as Chelsea, Massachusetts)."""
+    out = []
+    for m in e.mentions:
+        body = _LOCAL_BODY.match(m.text)
+        if body is not None:
+            place_end = body.end("place")
+        elif gaz.searched(m.text):
+            place_end = len(m.text)
+        else:
+            continue
+        cands = [p for p in gaz.lookup(m.text[:place_end]) if p.kind != "country"]
+        if cands:
+            end = m.start + place_end
+            src = fields[m.field]
+            clue = Clue(m.start, end, src[m.start : end], 0.0, m.field, cands[0].kind, cands[0].name)
+            out.append((clue, cands))
+    return out
 
 
 def _scan_places(
