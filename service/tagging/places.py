@@ -95,7 +95,7 @@ def place_key(name: str) -> str:
     return " ".join(s.split())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Place:
     """One gazetteer entry. ``iso`` is a country's alpha-2 or a state's ISO 3166-2 code; ``region`` the
     ISO 3166-2 code of a city's state where known; ``population`` None for states (prior applies)."""
