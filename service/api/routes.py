@@ -5,6 +5,8 @@ Errors are raised, never returned: :mod:`service.api.errors` turns them into pro
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template_string, send_from_directory, url_for
@@ -20,6 +22,7 @@ from service.api.state import EXTENSION, EngineState
 from service.tagging.labels import default_labels
 
 bp = Blueprint("api", __name__)
+EDITOR_DIR = Path(__file__).resolve().parent / "editor"
 
 
 def _state() -> EngineState:
@@ -113,7 +116,32 @@ def docs_asset(filename: str) -> Response:
     return send_from_directory(str(swagger_ui_path), filename, max_age=3600)
 
 
+@bp.get("/")
+def editor() -> Response:
+    """The editor's page: paste a story, see its entities highlighted and its topics (offline)."""
+    page = render_template_string(_editor_page(), api_url=url_for("api.tag"), docs_url=url_for("api.docs"),
+                                  asset=lambda name: url_for("api.editor_asset", filename=name))
+    resp = current_app.response_class(page, mimetype="text/html")
+    # Only its own script and styles, and calls to this service: a pasted story cannot run anything.
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+@bp.get("/editor/<path:filename>")
+def editor_asset(filename: str) -> Response:
+    """The editor page's script and styles, from the package."""
+    return send_from_directory(str(EDITOR_DIR), filename, max_age=3600)
+
+
 # --- helpers ---------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _editor_page() -> str:
+    return (EDITOR_DIR / "index.html").read_text("utf-8")
+
 
 def _with_etag(resp: Response, etag: str) -> Response:
     resp.set_etag(etag, weak=True)

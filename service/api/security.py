@@ -30,7 +30,8 @@ from service.api.errors import ApiError
 from service.config import load_api_keys
 
 KEYS_EXTENSION = "tagger_api_keys"
-OPEN_PATHS = ("/healthz", "/readyz", "/openapi.yaml", "/docs")
+# The editor's page and its assets are open: it sends the API key the editor types in its calls.
+OPEN_PATHS = ("/healthz", "/readyz", "/openapi.yaml", "/docs", "/editor")
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
 EXPOSED_HEADERS = "X-Request-ID, Retry-After"
@@ -50,6 +51,8 @@ def key_matches(candidate: str, digests: tuple[bytes, ...]) -> bool:
 
 
 def _is_open(path: str) -> bool:
+    if path == "/":
+        return True
     if path == "/metrics":
         return bool(current_app.config["METRICS_OPEN"])
     return any(path == p or path.startswith(p + "/") for p in OPEN_PATHS)
