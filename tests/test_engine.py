@@ -200,3 +200,39 @@ def test_odd_texts_tag_without_truncation(tagger, text):
     check_offsets(result, text)
     assert result.coverage.truncated is False
     assert result.coverage.chars == len(text)
+
+
+# --------------------------------------------------------------------------- places (the gazetteer)
+
+
+def test_a_local_wire_story_gets_its_implied_country_with_evidence(tagger):
+    text = ("DENVER, Colo., May 4 - Police in Denver arrested two men after a shooting downtown. "
+            "Tulsa police said a similar case was solved last year.")
+    result = tagger.tag(text, LABELS)
+    check_offsets(result, text)
+    us = [e for e in result.entities if e.label == "country" and e.country and e.country.code == "US"]
+    assert len(us) == 1 and us[0].derived and not us[0].mentions
+    assert {"dateline", "city"} <= {c.kind for c in us[0].evidence}
+    for c in us[0].evidence:
+        assert text[c.start : c.end] == c.text
+    denver = by_text(result)["Denver"]
+    assert denver.label == "location" and denver.ids["geonames"] and denver.country.code == "US"
+
+
+def test_derivation_off_keeps_named_countries_only(tagger):
+    text = "DENVER, Colo., May 4 - Police in Denver said Mexican officials would visit the United States."
+    on = tagger.tag(text, LABELS)
+    off = tagger.tag(text, LABELS, derive_countries=False)
+    assert any(e.derived for e in on.entities)
+    assert not any(e.derived for e in off.entities)
+    named = [e for e in off.entities if e.label == "country"]
+    assert [e.country.code for e in named if e.country] == ["US"] or not named
+    assert [e.text for e in off.entities if not e.derived] == [e.text for e in on.entities if not e.derived]
+
+
+def test_a_state_the_model_calls_a_country_is_corrected(tagger):
+    text = "Texas and California sued the administration over the rule on Tuesday."
+    result = tagger.tag(text, LABELS, threshold=0.3)
+    assert not [e for e in result.entities if e.label == "country" and not e.derived]
+    us = [e for e in result.entities if e.derived]
+    assert [e.country.code for e in us] == ["US"]
