@@ -288,6 +288,15 @@ def test_local_dask_cluster_writes_what_in_process_writes(canned: None, tmp_path
     assert dask.read_bytes() == local.read_bytes()
     assert "2 worker(s)" in json.loads(summary.read_text())["backend"]
 
+    # an existing cluster, by its scheduler's address
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = tmp_path / "remote.jsonl"
+        assert main(["tag", str(src), str(remote), "--batch-size", "3", "--scheduler",
+                     cluster.scheduler_address]) == 0
+    assert remote.read_bytes() == local.read_bytes()
+
 
 # --- the real model ---------------------------------------------------------------------------------------
 
