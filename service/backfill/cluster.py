@@ -18,7 +18,6 @@ path (``--model``, or their own ``TAGGER_MODEL``).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 from service.backfill.backends import in_process_client
 from service.backfill.batching import tag_documents
 from service.client import BatchItem
+from service.tagging.cpus import available_cpus
 
 PLUGIN = "newsroom-tagger"
 
@@ -64,11 +64,7 @@ def tag_on_worker(docs: list[Any], options: Mapping[str, Any], max_batch: int) -
 
 def local_threads(workers: int) -> int:
     """Cores per worker when ``workers`` share this machine."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, cpus // max(workers, 1))
+    return max(1, available_cpus() // max(workers, 1))
 
 
 class DaskCluster:
