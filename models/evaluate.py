@@ -245,8 +245,11 @@ def eval_order(tagger: Any, texts: dict[str, str], labels: list[str] = ORDER_LAB
 
 
 def eval_latency(taggers: dict[str, Any], name: str, text: str, runs: int) -> dict:
-    """One article tagged with the default labels by each tagger in turns (order alternating by round);
-    medians of the whole call and of its model part, and each tagger's ratio to the first."""
+    """One article tagged with the default labels by each tagger in turns (order alternating by round).
+
+    Medians of the whole call and of its entity-model part, and their ratios to the last tagger (the
+    baseline): the turns make drift in the machine's load fall on every tagger alike.
+    """
     for tagger in taggers.values():
         tagger.tag(text)  # warm-up: label plans, caches, lazy allocations
     total: dict[str, list[float]] = {k: [] for k in taggers}
@@ -259,11 +262,14 @@ def eval_latency(taggers: dict[str, Any], name: str, text: str, runs: int) -> di
             total[key].append(time.perf_counter() - t0)
             model_ms[key].append(res.timings_ms.get("model", 0.0))
     med = {k: statistics.median(v) for k, v in total.items()}
-    first = keys[0]
+    med_model = {k: statistics.median(v) for k, v in model_ms.items()}
+    ref = keys[-1]
     return {"article": name, "chars": len(text), "runs": runs,
             "median_s": {k: round(v, 3) for k, v in med.items()},
-            "median_model_ms": {k: round(statistics.median(v), 1) for k, v in model_ms.items()},
-            "ratio_to_" + first: {k: round(med[k] / med[first], 3) for k in keys}}
+            "median_model_ms": {k: round(v, 1) for k, v in med_model.items()},
+            "ratio_to_" + ref: {k: round(med[k] / med[ref], 3) for k in keys},
+            "model_part_ratio_to_" + ref: {k: round(med_model[k] / max(med_model[ref], 1e-9), 3)
+                                           for k in keys}}
 
 
 def resolve_model(ref: str) -> str:
@@ -325,6 +331,8 @@ def table(report: dict) -> str:
     if lat:
         lines.append(f"latency {lat['article']} ({lat['runs']} runs each, in turns): " + ", ".join(
             f"{k} {v:.3f} s (model {lat['median_model_ms'][k]:.0f} ms)" for k, v in lat["median_s"].items()))
+        lines += [f"  {key}: " + ", ".join(f"{k} {v}" for k, v in lat[key].items())
+                  for key in lat if key.startswith(("ratio_to_", "model_part_ratio_to_"))]
     return "\n".join(lines)
 
 

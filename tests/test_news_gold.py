@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.evaluate import order_changes
+from models.evaluate import eval_latency, eval_order, order_changes
 from models.gold import (
     MAX_LABELS,
     MIN_LABELS,
@@ -21,6 +21,7 @@ from models.gold import (
     score,
 )
 from service.tagging.text import words
+from service.tagging.types import Coverage, Entity, Mention, TagResult
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = load_gold()
@@ -155,6 +156,38 @@ def test_order_changes_counts_changed_and_one_sided_mentions() -> None:
     out = order_changes(first, second)
     assert (out["mentions"], out["changed_label"], out["only_one_run"], out["changes"]) == (4, 1, 2, 3)
     assert order_changes(first, dict(first))["changes"] == 0
+
+
+class _FakeTagger:
+    """Answers with one mention whose label is the first label asked, and a fixed model time."""
+
+    def __init__(self, name: str, model_ms: float, calls: list[str]) -> None:
+        self.name, self.model_ms, self.calls = name, model_ms, calls
+
+    def tag(self, text: str, entity_labels: list[str] | None = None, topic_labels: list[str] | None = None):
+        self.calls.append(self.name)
+        label = (entity_labels or ["person"])[0]
+        entity = Entity(text=text[:3], label=label, score=0.9, relevance=1.0,
+                        mentions=[Mention(start=0, end=3, text=text[:3], score=0.9)])
+        return TagResult(entities=[entity], topics=[], coverage=Coverage(chars=len(text), words=1, chunks=1),
+                         timings_ms={"model": self.model_ms})
+
+
+def test_eval_order_counts_a_label_that_follows_the_order() -> None:
+    """A tagger that labels by the first label asked changes one mention per article when reversed."""
+    out = eval_order(_FakeTagger("m", 1.0, []), {"a.txt": "Ada went home.", "b.txt": "Obi too."})
+    assert (out["mentions"], out["changes"]) == (2, 2)
+    assert out["articles"]["a.txt"]["examples"] == [[0, 3, "country", "military organization"]]
+
+
+def test_eval_latency_takes_turns_and_reports_ratios_to_the_baseline() -> None:
+    calls: list[str] = []
+    taggers = {"model": _FakeTagger("model", 10.0, calls), "baseline": _FakeTagger("baseline", 20.0, calls)}
+    out = eval_latency(taggers, "a.txt", "Ada went home.", runs=4)
+    # one warm-up each, then turns whose order alternates so neither always goes first
+    assert calls == ["model", "baseline"] + ["model", "baseline", "baseline", "model"] * 2
+    assert out["model_part_ratio_to_baseline"] == {"model": 0.5, "baseline": 1.0}
+    assert out["ratio_to_baseline"]["baseline"] == 1.0 and out["runs"] == 4
 
 
 # ---------------------------------------------------------------- with the real model
