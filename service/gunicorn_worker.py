@@ -166,8 +166,12 @@ class GuardedThreadWorker(DrainingThreadWorker):
             conn.sock = DeadlineSocket(conn.sock)
         sock: DeadlineSocket = conn.sock
         parser_buffer = getattr(getattr(conn.parser, "unreader", None), "buf", None)
-        if sock.headers_ready or sock.buffer or (parser_buffer is not None and parser_buffer.getvalue()):
-            # complete headers, or the next request already read by the parser (pipelining)
+        pipelined = bool(sock.buffer) or (parser_buffer is not None and bool(parser_buffer.getvalue()))
+        if sock.headers_ready or pipelined:
+            # complete headers, or the next request already read by the parser (pipelining): its
+            # headers may still need reading in the thread, by the deadline counted from their start
+            if not sock.headers_ready:
+                sock.started = time.monotonic()
             sock.headers_ready = False
             sock.what, sock.idle = "headers", None
             sock.deadline = sock.started + self.read_timeout
