@@ -150,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except ProblemError as exc:
-        print(f"newsroom-tagger: error: the service refused the run: {exc}", file=sys.stderr)
+        # a refusal that would hit every line: wrong key, bad options, no model, a service that stays down
+        print(f"newsroom-tagger: error: cannot tag: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:
         print(f"newsroom-tagger: error: cannot reach the service: {exc}", file=sys.stderr)
