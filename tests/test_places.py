@@ -278,3 +278,11 @@ def test_the_response_carries_ids_country_and_evidence_in_both_units():
     assert ev["kind"] == "city" and ev["place"] == "Tulsa"
     assert tulsa["derived"] is False and tulsa["ids"]["geonames"] and "evidence" not in tulsa
     assert body["topics"][0]["id"] == "iptc-16000000"
+
+
+def test_a_country_the_model_missed_but_the_text_names_is_named_not_derived():
+    text = "NATO condemned North Korea's decision to send North Korean troops; North Korean soldiers fought."
+    found = run(text, [])
+    nk = found["North Korea/country"]
+    assert not nk.derived and [m.text for m in nk.mentions] == ["North Korea"]
+    assert [c.text for c in nk.evidence] == ["North Korean", "North Korean"]

@@ -136,6 +136,13 @@ class Gazetteer:
         self.demonyms: dict[str, str] = data["demonyms"]
         self.bodies: dict[str, str] = data["bodies"]
         self.countries = {p.country: p for p in self.places if p.kind == "country"}
+        names_of: dict[str, set[str]] = defaultdict(set)
+        for key, idx in self._names.items():
+            for i in idx:
+                if self.places[i].kind == "country":
+                    names_of[self.places[i].country].add(key)
+        # country code -> lookup keys of its names ("us", "usa", "united states", "america" ...)
+        self.country_names = {cc: frozenset(keys) for cc, keys in names_of.items()}
         self.states = {p.iso: p for p in self.places if p.kind == "state"}
         # country code -> lookup key of its capital (metonymy: "Washington said", "Beijing warned")
         self.capitals: dict[str, str] = data["capitals"]
@@ -176,10 +183,11 @@ class Gazetteer:
         """Whether ``name`` is one of the names searched for in the text itself."""
         return place_key(name) in self._scan
 
-    def find_places(self, text: str) -> list[tuple[int, int]]:
+    def find_places(self, text: str, keys: frozenset[str] | None = None) -> list[tuple[int, int]]:
         """Spans of ``text`` that are place names searched for in the text itself (``scan`` in the
         data: states of the countries whose local news omits the country, cities of 50,000 people and
-        more, capitals), longest first: runs of up to four capitalised words."""
+        more, capitals; or the names ``keys``), longest first: runs of up to four capitalised words."""
+        keys = self._scan if keys is None else keys
         toks = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         out: list[tuple[int, int]] = []
         i = 0
@@ -195,7 +203,7 @@ class Gazetteer:
                 ):
                     continue
                 end = _name_end(text, last[0], last[1])
-                if end > toks[i][0] and place_key(text[toks[i][0] : end]) in self._scan:
+                if end > toks[i][0] and place_key(text[toks[i][0] : end]) in keys:
                     out.append((toks[i][0], end))
                     step = n
                     break
@@ -584,17 +592,21 @@ def resolve_places(
             if score < threshold:
                 continue
             country = gaz.countries[cc]
+            # the model may have missed a name the text does use ("North Korea's" beside "North Korean")
+            mentions = _named_in_text(gaz, cc, fields, spans, score)
+            clues = [c for c in clues if not _overlaps({(m.field, m.start, m.end) for m in mentions},
+                                                       c.field, c.start, c.end)]
             out.append(
                 Entity(
                     text=country.name,
                     label=role.country,
                     score=score,
-                    relevance=relevance(clues, score, len(text)),
-                    mentions=[],
+                    relevance=relevance([*mentions, *clues], score, len(text)),
+                    mentions=mentions,
                     ids=country.ids(),
                     country=PlaceCountry(cc, country.name),
                     confidence=score,
-                    derived=True,
+                    derived=not mentions,
                     evidence=clues,
                 )
             )
@@ -668,6 +680,19 @@ def _local_body(gaz: Gazetteer, fields: dict[str, str], e: Entity) -> list[tuple
             clue = Clue(m.start, end, src[m.start : end], 0.0, m.field, cands[0].kind, cands[0].name)
             out.append((clue, cands))
     return out
+
+
+def _named_in_text(
+    gaz: Gazetteer, cc: str, fields: dict[str, str], taken: set[tuple[str, int, int]], score: float
+) -> list[Mention]:
+    """Where the text names the country itself outside every entity's mentions, at the country's score."""
+    keys = gaz.country_names.get(cc, frozenset())
+    out = []
+    for field, src in fields.items():
+        for start, end in gaz.find_places(src, keys):
+            if not _overlaps(taken, field, start, end):
+                out.append(Mention(start, end, src[start:end], score, field))
+    return sorted(out, key=_pos)
 
 
 def _scan_places(
