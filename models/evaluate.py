@@ -301,6 +301,16 @@ def _log(msg: str) -> None:
     print(f"[{time.perf_counter() - _START:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
+def merge_reports(old: dict, new: dict) -> dict:
+    """``old`` with the sections ``new`` ran replaced; refuses reports of different models."""
+    if (old.get("model"), old.get("model_version")) != (new["model"], new["model_version"]):
+        raise SystemExit(f"--merge: the report is of {old.get('model')} ({old.get('model_version')}), "
+                         f"not {new['model']} ({new['model_version']})")
+    merged = {**old, **new}
+    merged["sections"] = [s for s in SECTIONS if s in set(old.get("sections", [])) | set(new["sections"])]
+    return merged
+
+
 def _f(x: dict) -> str:
     return f"P {x['p']:.3f}  R {x['r']:.3f}  F1 {x['f1']:.3f}"
 
@@ -353,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", default="auto", help="engine precision for order and latency")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the report here")
+    ap.add_argument("--merge", action="store_true",
+                    help="rerun only --sections and keep the other sections of the existing --json report")
     args = ap.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
@@ -400,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             name = args.latency_article or next(iter(texts))
             _log("latency, in turns")
             report["latency"] = eval_latency(taggers, name, texts[name], args.latency_runs)
+    if args.merge and args.json and args.json.exists():
+        report = merge_reports(json.loads(args.json.read_text()), report)
     print(table(report))
     text = json.dumps(report, indent=1)
     if args.json:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.evaluate import eval_latency, eval_order, order_changes
+from models.evaluate import eval_latency, eval_order, merge_reports, order_changes
 from models.gold import (
     MAX_LABELS,
     MIN_LABELS,
@@ -188,6 +188,15 @@ def test_eval_latency_takes_turns_and_reports_ratios_to_the_baseline() -> None:
     assert calls == ["model", "baseline"] + ["model", "baseline", "baseline", "model"] * 2
     assert out["model_part_ratio_to_baseline"] == {"model": 0.5, "baseline": 1.0}
     assert out["ratio_to_baseline"]["baseline"] == 1.0 and out["runs"] == 4
+
+
+def test_merge_replaces_only_the_sections_rerun() -> None:
+    old = {"model": "m", "model_version": "k1", "sections": ["gold", "wnut9"], "gold": 1, "wnut2016_nine": 2}
+    new = {"model": "m", "model_version": "k1", "sections": ["gold"], "gold": 3}
+    assert merge_reports(old, new) == {"model": "m", "model_version": "k1", "sections": ["gold", "wnut9"],
+                                       "gold": 3, "wnut2016_nine": 2}
+    with pytest.raises(SystemExit):
+        merge_reports(old, {**new, "model_version": "k2"})
 
 
 # ---------------------------------------------------------------- with the real model
