@@ -20,10 +20,10 @@ from bench.common import REPO, Gunicorn
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 
 
-def score_seeds(model: str, gold: Path, texts: Path) -> dict:
+def score_seeds(model: str, gold: Path, texts: Path, ready_timeout: float = 300) -> dict:
     """Run score.py against a freshly started service; returns its JSON summary and per-document detail."""
     with Gunicorn(model, workers=1) as server:
-        ready_s = server.wait_ready(timeout=300)
+        ready_s = server.wait_ready(timeout=ready_timeout)
         import requests
 
         model = requests.get(server.url + "/readyz", timeout=10).json()["model"]  # name, version, precision
@@ -42,11 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gold", type=Path, default=SHARED_EVAL / "seeds.gold.json")
     ap.add_argument("--texts", type=Path, default=REPO / "seeds")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality.json")
+    # loading took 201 s on 2 cores shared with a training run and two benchmarks (2026-12-01)
+    ap.add_argument("--ready-timeout", type=float, default=300, help="seconds to wait for /readyz")
     args = ap.parse_args(argv)
     if not args.gold.exists():
         print(f"no gold file at {args.gold}: the shared eval folder sits beside the repo", file=sys.stderr)
         return 2
-    result = score_seeds(args.model, args.gold, args.texts)
+    result = score_seeds(args.model, args.gold, args.texts, args.ready_timeout)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result["summary"]))
