@@ -236,3 +236,34 @@ def test_a_state_the_model_calls_a_country_is_corrected(tagger):
     assert not [e for e in result.entities if e.label == "country" and not e.derived]
     us = [e for e in result.entities if e.derived]
     assert [e.country.code for e in us] == ["US"]
+
+
+# --------------------------------------------------------------------------- labels (issue 12)
+
+TEN = ["country", "US state", "city", "political leader", "person", "company", "government agency",
+       "political party", "drug", "military organization"]
+
+
+def _entities(result):
+    return [(e.text, e.label, e.score, [(m.field, m.start, m.end, m.score) for m in e.mentions])
+            for e in result.entities]
+
+
+def test_the_same_labels_in_any_order_give_the_same_entities(tagger):
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    text = (seeds / "003_090dc6e6d90a93b1.txt").read_text("utf-8")
+    forward = tagger.tag(text, TEN)
+    backward = tagger.tag(text, list(reversed(TEN)))
+    shuffled = tagger.tag(text, TEN[3:] + TEN[:3])
+    assert _entities(forward) == _entities(backward) == _entities(shuffled)
+    assert forward.entities
+
+
+def test_the_label_report_counts_entities_per_label_in_request_order(tagger):
+    text = "Police in Denver said President Joe Biden would visit Mexico on Friday."
+    result = tagger.tag(text, ["person", "country", "drug"])
+    report = {r.label: r for r in result.labels}
+    assert [r.label for r in result.labels] == ["person", "country", "drug"]
+    for name, r in report.items():
+        assert r.entities == sum(1 for e in result.entities if e.label == name)
+    assert report["drug"].entities == 0

@@ -156,6 +156,12 @@ def tag_response(
     body: dict[str, Any] = {
         "entities": entities,
         "topics": topics,
+        "entity_labels": [
+            {"label": r.label, "entities": r.entities, "nearest_concept": r.nearest_concept,
+             "similarity": None if r.similarity is None else round(max(-1.0, min(1.0, r.similarity)), 4)}
+            for r in result.labels
+            if r.label in ent_ok
+        ],
         "model": {"name": model.name, "version": model.version, "precision": model.precision},
         "labels_version": labels_version,
         "coverage": {

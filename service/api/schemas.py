@@ -401,6 +401,21 @@ class Coverage(Schema):
     truncated = fields.Boolean(required=True, metadata={"description": "true if any text was not read."})
 
 
+class LabelReport(Schema):
+    """What one requested entity label found, and whether the model knows anything near it."""
+
+    label = fields.String(required=True, metadata={"description": "The entity label, as sent."})
+    entities = StrictInteger(required=True, validate=validate.Range(min=0), metadata={
+        "description": "How many entities of this label the response holds."})
+    nearest_concept = fields.String(allow_none=True, metadata={
+        "description": "The concept the entity model was trained on that is nearest this label's name "
+        "(sentence embeddings, all-MiniLM-L6-v2); null where the service has no concept inventory."})
+    similarity = StrictFloat(allow_none=True, validate=validate.Range(min=-1.0, max=1.0), metadata={
+        "description": "Cosine similarity of the label's name and the nearest trained wording. Near 1: "
+        "the model was trained on this kind of thing; low (below about 0.5): an empty result may only "
+        "mean the label is out of the model's reach, so a client should warn rather than trust it."})
+
+
 class TagResponse(Schema):
     """The tags of one article."""
 
@@ -410,6 +425,9 @@ class TagResponse(Schema):
     model = fields.Nested(ModelInfo, required=True)
     labels_version = fields.String(required=True, metadata={"description": "Version of the default labels."})
     coverage = fields.Nested(Coverage, required=True)
+    entity_labels = fields.List(fields.Nested(LabelReport), metadata={
+        "description": "One entry per requested entity label, in request order: entities found and the "
+        "nearest concept the model was trained on."})
     timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), metadata={
         "description": "Where the time went, in milliseconds: `request` (arrival to result) and "
         "`queue` (waiting for a tagging slot) always, the engine's stages besides."})
@@ -490,6 +508,6 @@ class Ready(Schema):
 # Leaves first: apispec registers a nested schema the first time it meets it.
 ALL_SCHEMAS: tuple[type[Schema], ...] = (
     LabelObject, TagRequest, BatchRequest, Mention, Evidence, PlaceEvidence, PlaceIds, PlaceCountry, Entity,
-    Topic, ModelInfo, Coverage, TagResponse,
+    Topic, ModelInfo, Coverage, LabelReport, TagResponse,
     Problem, BatchItem, BatchResponse, LabelEntry, LabelsResponse, Health, Ready,
 )

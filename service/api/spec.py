@@ -240,9 +240,26 @@ def build() -> dict[str, Any]:
                               "content": {"text/html": {"schema": {"type": "string"}}}},
                       "default": {"$ref": "#/components/responses/OtherProblem"}},
     }})
+    spec.path("/", operations={"get": {
+        "operationId": "editor", "tags": ["operations"],
+        "summary": "The editor's page: paste a story, see its entities and topics (offline)",
+        "security": [],
+        "responses": {"200": {"description": "HTML.",
+                              "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "default": {"$ref": "#/components/responses/OtherProblem"}},
+    }})
+    spec.path("/metrics", operations={"get": {
+        "operationId": "metrics", "tags": ["operations"],
+        "summary": "Prometheus metrics (text exposition format)",
+        "security": [],
+        "responses": {"200": {"description": "Counters, gauges and histograms of this worker.",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "default": {"$ref": "#/components/responses/OtherProblem"}},
+    }})
     doc = spec.to_dict()
     doc["tags"] = [{"name": "tagging", "description": "Entities and topics of news articles."},
-                   {"name": "operations", "description": "Health, readiness, this document."}]
+                   {"name": "operations", "description": "Health, readiness, metrics, this document, the "
+                                                         "editor's page."}]
     return doc
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from service.tagging.entities import RawMention, build_entities
 from service.tagging.labels import default_labels
 from service.tagging.loading import LoadedModel, load_model, set_threads
+from service.tagging.names import ConceptIndex, canonical_order, load_concepts
 from service.tagging.places import Gazetteer, gazetteer, resolve_places
 from service.tagging.text import sentence_spans, words
 from service.tagging.types import (
@@ -37,6 +38,7 @@ from service.tagging.types import (
     DeadlineExceeded,
     Document,
     Label,
+    LabelReport,
     ModelInfo,
     TagResult,
     Topic,
@@ -145,6 +147,13 @@ class Tagger:
             )
         elif topics:
             log.warning("service.tagging.topics is not available: topics will be empty")
+        # the trained concepts' wordings, embedded once with the topic scorer's sentence encoder
+        self.concepts: ConceptIndex | None = None
+        inventory = load_concepts()
+        if inventory and self.topic_scorer is not None:
+            self.concepts = ConceptIndex(
+                self.topic_scorer.encoder, inventory["concepts"], str(inventory.get("version", ""))
+            )
         self._plans: dict[tuple, _LabelPlan] = {}
         t_places = time.perf_counter()
         self.gazetteer: Gazetteer | None = gazetteer() if places else None
@@ -196,7 +205,10 @@ class Tagger:
     ) -> list[TagResult]:
         """Tag several articles with the same labels; their windows share the model's batches."""
         t0 = time.perf_counter()
-        ent_labels = _as_labels(entity_labels, default_labels().entity_labels)
+        asked = _as_labels(entity_labels, default_labels().entity_labels)
+        # one order for any permutation of the labels: the model never sees the caller's order
+        ent_labels = canonical_order(asked, default_labels().entity_labels)
+        nearest = self.concepts.nearest([lab.name for lab in asked]) if self.concepts and asked else {}
         top_labels = _as_labels(topic_labels, default_labels().topic_labels)
         thr = self.threshold if threshold is None else threshold
 
@@ -236,6 +248,7 @@ class Tagger:
                         "entities": round((t_ent - td) * 1000, 1),
                         "topics": round((t_top - t_ent) * 1000, 1),
                     },
+                    labels=_label_report(asked, entities, nearest),
                 )
             )
         total = (time.perf_counter() - t0) * 1000
@@ -245,7 +258,8 @@ class Tagger:
 
     def windows(self, text: str, entity_labels: LabelsIn = None) -> list[Window]:
         """The windows the engine feeds the model for ``text`` (for benchmarks and tests)."""
-        plan = self._plan(_as_labels(entity_labels, default_labels().entity_labels))
+        defaults = default_labels().entity_labels
+        plan = self._plan(canonical_order(_as_labels(entity_labels, defaults), defaults))
         return self._split(text, plan)
 
     # ------------------------------------------------------------------ internals
@@ -349,6 +363,21 @@ class Tagger:
                 doc.text, sentence_spans(doc.text), list(labels), title=doc.title, threshold=threshold
             )
         )
+
+
+def _label_report(
+    asked: Sequence[Label], entities: Sequence[Any], nearest: dict[str, Any]
+) -> list[LabelReport]:
+    """Per requested entity label, in the caller's order: entities found, nearest trained concept."""
+    counts: dict[str, int] = {}
+    for e in entities:
+        counts[e.label] = counts.get(e.label, 0) + 1
+    out = []
+    for lab in asked:
+        near = nearest.get(lab.name)
+        out.append(LabelReport(lab.name, counts.get(lab.name, 0), near.concept if near else None,
+                               near.similarity if near else None))
+    return out
 
 
 def _as_labels(labels: LabelsIn, default: list[Label]) -> list[Label]:

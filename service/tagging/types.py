@@ -101,6 +101,18 @@ class ModelInfo:
     precision: str = "fp32"  # "fp32", or "bf16" (see service.tagging.loading.resolve_precision)
 
 
+@dataclass(frozen=True)
+class LabelReport:
+    """What one requested entity label found, and how near it is to what the model was trained on:
+    the nearest trained concept and the cosine similarity of their sentence embeddings (None where
+    the service has no concept inventory or no sentence encoder)."""
+
+    label: str
+    entities: int
+    nearest_concept: str | None = None
+    similarity: float | None = None
+
+
 @dataclass
 class TagResult:
     """Everything the engine says about one document."""
@@ -109,6 +121,7 @@ class TagResult:
     topics: list[Topic]
     coverage: Coverage
     timings_ms: dict[str, float] = field(default_factory=dict)
+    labels: list[LabelReport] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
