@@ -13,16 +13,18 @@ process's descriptors close: on a reload or a ``max_requests`` restart the other
 
 **Read deadlines** (:class:`GuardedThreadWorker`). ``gthread`` reads a request's line and headers
 inside a pool thread, with a blocking socket and no deadline: 32 connections that send half a
-request and go idle hold every thread, and ``/healthz`` goes unanswered until they leave. Here the
-main loop reads the line and headers itself, without blocking (like nginx in front of an app
-server): a connection reaches a thread only once its headers are complete, and one that has not
-completed them within ``TAGGER_READ_TIMEOUT_S`` of arriving gets a 408 and is closed (silently if
-it sent nothing). Idle connections then cost a file descriptor and a buffer, never a thread; their
-number is capped by ``TAGGER_MAX_CONNECTIONS`` per worker. In the thread, every read of the
-socket keeps a deadline too: the rest of the headers (a very large header block) by the same
-deadline, and the body must keep coming (no silence longer than ``TAGGER_READ_TIMEOUT_S``) and be
-complete within ``TAGGER_BODY_TIMEOUT_S``; past either the app answers 408 (problem+json) and the
-connection closes. A slow but steady upload is not cut.
+request and go idle hold every thread, and ``/healthz`` goes unanswered until they leave; 20
+stalled uploads do the same. Here the main loop reads each request itself, without blocking (as
+nginx in front of an app server would): the line and headers, then a body of known length (up
+to ``TAGGER_MAX_BODY_BYTES``, and 64 MiB for all connections of a worker together). A
+connection reaches a thread only once its request is in, so idle, trickling or stalled clients
+cost a file descriptor and a buffer, never a thread; ``TAGGER_MAX_CONNECTIONS`` caps their
+number per worker. Deadlines: the headers must arrive within ``TAGGER_READ_TIMEOUT_S`` of the
+first wait, and a body may fall silent for at most ``TAGGER_READ_TIMEOUT_S`` and must be complete
+within ``TAGGER_BODY_TIMEOUT_S``; past one, the client gets a 408 problem and the connection
+closes (silently if it sent nothing). A slow but steady upload is not cut. What the main loop
+does not read ahead (chunked bodies, ``Expect: 100-continue``, bodies past the budget, a header
+block over 64 KiB) is read by the thread under the same deadlines, every ``recv`` bounded.
 
 **problem+json from the server itself**. Errors gunicorn answers before the app sees the request
 (a bad request line 400, a URI over the limit 414, header fields over the limits 431, a read
@@ -54,9 +56,12 @@ from service.config import env_value
 
 log = logging.getLogger("service.server")
 
-# Read ahead at most this much before handing a connection to a thread; a header block larger than
-# this is rare and is read on by the thread, under the same deadline.
+# Read ahead at most this much of a header block before handing a connection to a thread; a larger
+# one is rare and is read on by the thread, under the same deadline.
 READ_AHEAD_BYTES = 64 * 1024
+# Bodies read ahead by one worker at once, all connections together: past it a body is read by its
+# thread instead (under the body deadlines), so memory stays bounded whatever clients send.
+BODY_AHEAD_BUDGET = 64 * 1024 * 1024
 
 
 class ReadTimeout(RequestTimeout):
@@ -82,6 +87,10 @@ class DeadlineSocket:
         self.buffer = b""  # read ahead by the main loop, not yet given to the parser
         self.started = time.monotonic()  # when the current request's headers began to be awaited
         self.headers_ready = False
+        self.request_end: int | None = None  # bytes of headers and body, once the headers are in
+        self.promised = 0  # of those, the body's (counted in the worker's read-ahead budget)
+        self.body_started = 0.0
+        self.last_data = 0.0
         self.deadline: float | None = None
         self.idle: float | None = None
         self.what = "headers"  # what the deadline is for, for the 408's detail
@@ -129,10 +138,31 @@ class DeadlineSocket:
         return ReadTimeout(f"The request's {self.what} did not arrive in time; the connection is closed.")
 
 
-def _headers_complete(buf: bytes, searched_up_to: int) -> bool:
-    """True once ``buf`` holds the blank line ending a header block (searching only the new bytes)."""
+def _header_end(buf: bytes, searched_up_to: int) -> int:
+    """Where the blank line ending a header block ends in ``buf``, or -1 (searching only new bytes)."""
     start = max(0, searched_up_to - 3)
-    return buf.find(b"\r\n\r\n", start) >= 0 or buf.find(b"\n\n", start) >= 0
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := buf.find(sep, start)) >= 0]
+    return min(ends, default=-1)
+
+
+def _body_length(head: bytes) -> int | None:
+    """The body's length by ``Content-Length`` (0 without one), or None when the main loop should
+    not read it ahead: chunked, ``Expect: 100-continue`` (the client waits for a go-ahead) or
+    headers gunicorn will refuse anyway (two lengths, not a number)."""
+    length: int | None = None
+    for line in head.split(b"\n")[1:]:
+        name, sep, value = line.partition(b":")
+        name = name.strip().lower()
+        if not sep:
+            continue
+        if name in (b"transfer-encoding", b"expect"):
+            return None
+        if name == b"content-length":
+            value = value.strip()
+            if length is not None or not value.isdigit():
+                return None
+            length = int(value)
+    return length or 0
 
 
 class DrainingThreadWorker(ThreadWorker):
@@ -153,7 +183,9 @@ class GuardedThreadWorker(DrainingThreadWorker):
         super().__init__(*args, **kwargs)
         self.read_timeout = float(env_value("READ_TIMEOUT_S"))
         self.body_timeout = float(env_value("BODY_TIMEOUT_S"))
-        self.reading: deque[Any] = deque()  # connections whose headers the main loop is reading
+        self.max_body = int(env_value("MAX_BODY_BYTES"))  # a larger body is the app's 413, not read here
+        self.reading: deque[Any] = deque()  # connections whose request the main loop is reading
+        self.body_ahead = 0  # bytes of bodies promised to connections being read ahead
 
     # --- the main loop: read headers ahead, hand complete ones to the pool --------------------------
 
@@ -178,16 +210,20 @@ class GuardedThreadWorker(DrainingThreadWorker):
             conn.data_ready = True  # gunicorn >= 24 would otherwise wait for the socket in the thread
             super().enqueue_req(conn)
             return
-        sock.started = time.monotonic()
+        sock.started = sock.last_data = time.monotonic()
+        sock.request_end = None
         sock.setblocking(False)
         self.reading.append(conn)
         self.poller.register(sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
     def _on_readable(self, conn: Any, _fileobj: Any) -> None:
+        """Read what came; hand the connection over once its headers, and a body of known length
+        (within the budgets), are all in."""
         sock: DeadlineSocket = conn.sock
         before = len(sock.buffer)
+        want = READ_AHEAD_BYTES - before if sock.request_end is None else sock.request_end - before
         try:
-            data = sock.read_ahead(READ_AHEAD_BYTES - before)
+            data = sock.read_ahead(max(want, 1))
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -195,27 +231,62 @@ class GuardedThreadWorker(DrainingThreadWorker):
         if not data:  # the client closed (or reset) before sending a whole request
             self._drop(conn)
             return
-        if _headers_complete(sock.buffer, before) or len(sock.buffer) >= READ_AHEAD_BYTES:
-            self.poller.unregister(sock)
-            self.reading.remove(conn)
-            sock.headers_ready = True
-            self.enqueue_req(conn)
+        sock.last_data = time.monotonic()
+        if sock.request_end is None:
+            end = _header_end(sock.buffer, before)
+            if end < 0:
+                if len(sock.buffer) >= READ_AHEAD_BYTES:
+                    self._hand_over(conn)
+                return
+            length = _body_length(sock.buffer[:end])
+            if length is None or length > self.max_body or self.body_ahead + length > BODY_AHEAD_BUDGET:
+                self._hand_over(conn)  # its thread reads the body, under the body deadlines
+                return
+            sock.request_end, sock.promised, sock.body_started = end + length, length, sock.last_data
+            self.body_ahead += length
+        if len(sock.buffer) >= sock.request_end:
+            self._hand_over(conn)
 
-    def _drop(self, conn: Any, answer: bool = False) -> None:
-        """Stop reading ``conn`` and close it; ``answer``: send a 408 first (it sent part of a request)."""
+    def _hand_over(self, conn: Any) -> None:
+        sock: DeadlineSocket = conn.sock
+        self._stop_reading(conn)
+        sock.headers_ready = True
+        self.enqueue_req(conn)
+
+    def _stop_reading(self, conn: Any) -> None:
+        sock: DeadlineSocket = conn.sock
         with contextlib.suppress(KeyError, ValueError, OSError):
-            self.poller.unregister(conn.sock)
+            self.poller.unregister(sock)
         self.reading.remove(conn)
+        self.body_ahead -= sock.promised
+        sock.request_end, sock.promised = None, 0
+
+    def _drop(self, conn: Any, answer: str | None = None) -> None:
+        """Stop reading ``conn`` and close it; ``answer``: the 408's detail (it sent part of a request)."""
+        self._stop_reading(conn)
         self.nr_conns -= 1
         if answer:
-            detail = (f"The request line and headers did not arrive within {self.read_timeout:g} s "
-                      "(TAGGER_READ_TIMEOUT_S); the connection is closed.")
             # best effort, without blocking the main loop: the client may not be reading
             with contextlib.suppress(OSError):
-                conn.sock.send(_problem_bytes(408, detail))
-            log.warning("closed a connection that sent an incomplete request for %.0f s",
-                        self.read_timeout, extra={"remote_addr": _peer(conn.client), "status": 408})
+                conn.sock.send(_problem_bytes(408, answer))
+            log.warning("closed a connection: %s", answer,
+                        extra={"remote_addr": _peer(conn.client), "status": 408})
         conn.close()
+
+    def _expired(self, sock: DeadlineSocket, now: float) -> str | None:
+        """Why a connection being read ahead has run out of time, or None."""
+        if sock.request_end is None:
+            if now >= sock.started + self.read_timeout:
+                return (f"The request line and headers did not arrive within {self.read_timeout:g} s "
+                        "(TAGGER_READ_TIMEOUT_S); the connection is closed.")
+            return None
+        if now >= sock.last_data + self.read_timeout:
+            return (f"The request body stopped arriving for {self.read_timeout:g} s (TAGGER_READ_TIMEOUT_S); "
+                    "the connection is closed.")
+        if now >= sock.body_started + self.body_timeout:
+            return (f"The request body did not arrive within {self.body_timeout:g} s "
+                    "(TAGGER_BODY_TIMEOUT_S); the connection is closed.")
+        return None
 
     def murder_keepalived(self, *args: Any, **kwargs: Any) -> None:
         """gunicorn's keep-alive expiry (its main loop calls it every second), plus read deadlines."""
@@ -223,8 +294,9 @@ class GuardedThreadWorker(DrainingThreadWorker):
         now = time.monotonic()
         for conn in list(self.reading):
             sock: DeadlineSocket = conn.sock
-            if now >= sock.started + self.read_timeout:
-                self._drop(conn, answer=bool(sock.buffer))
+            why = self._expired(sock, now)
+            if why is not None:
+                self._drop(conn, answer=why if sock.buffer else None)  # silent if it sent nothing
             elif not self.alive and not sock.buffer:  # shutting down: nothing of a request yet
                 self._drop(conn)
 

@@ -207,8 +207,11 @@ def test_a_killed_worker_is_replaced(server_factory):
     assert status == 200 and body["entities"][0]["text"] == "Joe Biden"
 
 
-def test_gunicorn_settings_from_the_environment(monkeypatch):
+def test_gunicorn_settings_from_the_environment(monkeypatch, tmp_path):
     import runpy
+
+    # the config sets the metrics folder in os.environ: keep it out of the other tests' process
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
     for name in list(os.environ):
         if name.startswith("TAGGER_"):
@@ -236,6 +239,11 @@ def test_gunicorn_settings_from_the_environment(monkeypatch):
 def test_gunicorn_defaults(monkeypatch):
     import runpy
 
+    # unset for the config to make its own folder, and unset again after the test (setenv first so
+    # that monkeypatch records the variable's original state and restores it)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+
     for name in list(os.environ):
         if name.startswith("TAGGER_"):
             monkeypatch.delenv(name)
@@ -244,6 +252,7 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["bind"] == ["127.0.0.1:8000"]
     assert conf["workers"] == 2 and conf["threads"] == 8
     assert os.environ["TAGGER_TORCH_THREADS"] == "2"
+    assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()  # a fresh folder for this run
 
 
 # --- slow clients and the server's own errors (service/gunicorn_worker.py) -------------------------
@@ -333,6 +342,28 @@ def test_idle_half_requests_do_not_starve_the_worker(guarded):
             sock.close()
 
 
+def test_stalled_uploads_do_not_starve_the_worker(guarded):
+    """20 uploads that send their headers and part of the body, then stall (10x the threads)."""
+    head = (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5000\r\n\r\n{\"text\": \"")
+    stalled = [socket.create_connection(("127.0.0.1", guarded.port), timeout=10) for _ in range(20)]
+    try:
+        for sock in stalled:
+            sock.sendall(head)
+        time.sleep(0.3)
+        for _ in range(5):
+            t0 = time.monotonic()
+            assert _get(guarded.url + "/healthz", timeout=3)[0] == 200
+            assert time.monotonic() - t0 < 1.0
+        status, body = _post(guarded.url + "/v1/tag", {"text": "Joe Biden in Peru."}, timeout=5)
+        assert status == 200 and body["entities"]
+        problem = _assert_problem(*_read_response(stalled[0]), 408)
+        assert "TAGGER_READ_TIMEOUT_S" in problem["detail"] and "body" in problem["detail"]
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
 def test_trickled_headers_are_cut_at_the_deadline(guarded):
     with socket.create_connection(("127.0.0.1", guarded.port), timeout=10) as sock:
         t0 = time.monotonic()
@@ -418,3 +449,21 @@ def test_keep_alive_and_pipelined_requests_are_served_in_order(guarded):
         for i in (2, 3, 4):
             status, headers, _ = _read_response(sock)
             assert (status, headers["x-request-id"]) == (200, f"r{i}")
+
+
+def test_chunked_and_expect_continue_uploads_are_read_by_the_thread(guarded):
+    """Bodies the main loop does not read ahead still arrive whole."""
+    body = json.dumps({"id": "c", "text": "Joe Biden met Xi Jinping in Lima, Peru."}).encode()
+    pieces = [body[i:i + 16] for i in range(0, len(body), 16)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    head = (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    status, _, raw = _raw(guarded.port, head + chunked)
+    assert status == 200 and json.loads(raw)["id"] == "c"
+    with socket.create_connection(("127.0.0.1", guarded.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")  # asked for at once, not after a wait
+        sock.sendall(body)
+        status, _, raw = _read_response(sock)
+    assert status == 200 and json.loads(raw)["entities"]
