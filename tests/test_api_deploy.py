@@ -86,3 +86,17 @@ def test_make_is_quiet_when_already_set_up(tmp_path):
     (venv / ".installed-test,dev").touch()
     out = subprocess.run(["make", "-n", "setup", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True)
     assert "pip install" not in out.stdout, out.stdout
+
+
+def test_the_image_runs_the_hardened_server(monkeypatch, tmp_path):
+    """The image serves with the same gunicorn.conf.py, hence the same worker with read deadlines."""
+    import runpy
+
+    # the config writes both into os.environ: set here first so that they are restored after
+    monkeypatch.setenv("TAGGER_TORCH_THREADS", "1")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    steps = _instructions()
+    assert ("COPY", "gunicorn.conf.py ./") in steps
+    assert ("COPY", "service ./service") in steps  # service/gunicorn_worker.py and the editor's files
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["worker_class"] == "service.gunicorn_worker.GuardedThreadWorker"
