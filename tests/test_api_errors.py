@@ -208,7 +208,7 @@ def test_32_documents_is_the_default_batch_limit(client, problem):
 # --- 404, 405 --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/v2/tag", "/v1/tag/", "/docs/nope.js", "/v1/labels/x"])
+@pytest.mark.parametrize("path", ["/v2/tag", "/v1/tag/", "/docs/nope.js", "/editor/nope.js", "/v1/labels/x"])
 def test_404(client, problem, path):
     body = problem(client.get(path), 404, "not-found")
     assert body["instance"] == path
