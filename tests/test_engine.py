@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.tagging.types import DeadlineExceeded, Document
+from service.tagging.types import DeadlineExceeded, Document, Label
 
 pytestmark = pytest.mark.model
 
@@ -267,3 +267,26 @@ def test_the_label_report_counts_entities_per_label_in_request_order(tagger):
     for name, r in report.items():
         assert r.entities == sum(1 for e in result.entities if e.label == name)
     assert report["drug"].entities == 0
+
+
+def test_many_long_labels_inside_the_limits_are_read_in_groups(tagger):
+    # issue 14: 24 labels of about 97 characters once left no room for text (500); 50 of 100 is the limit
+    text = "President Joe Biden met Chinese President Xi Jinping in Lima, Peru, on Saturday."
+    long_labels = [f"{w} " + "x" * (96 - len(w)) for w in ("person", "country", "city")]
+    padding = [f"label number {i} " + "y" * (97 - len(f"label number {i} ")) for i in range(47)]
+    for labels in (long_labels + padding[:21], long_labels + padding):
+        assert all(len(lab) <= 100 for lab in labels)
+        groups = tagger._label_groups([Label(x) for x in labels])
+        assert len(groups) > 1 and all(tagger._budget(g) >= 128 for g in groups)
+        result = tagger.tag(text, labels)
+        check_offsets_any(result, text, labels)
+    plain = tagger.tag(text, LABELS)
+    assert len(tagger._label_groups([Label(x) for x in LABELS])) == 1
+    assert plain.coverage.chunks == 1
+
+
+def check_offsets_any(result, text, labels):
+    for e in result.entities:
+        assert e.label in labels
+        for m in e.mentions:
+            assert text[m.start : m.end] == m.text

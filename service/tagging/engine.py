@@ -3,7 +3,9 @@
 ``Tagger`` loads the GLiNER model once (see :mod:`service.tagging.loading`: float32 on CPU, our word
 splitter, warm-up, self-test) and the topic scorer once. Per request it
 
-1. prepares the entity labels once (names, prompts, the sub-word cost of the label prompt);
+1. prepares the entity labels once (names, prompts, the sub-word cost of the label prompt), in one
+   canonical order (:func:`service.tagging.names.canonical_order`), and in several groups when their
+   prompt would leave a window fewer than ``MIN_TEXT_TOKENS`` for text (many long labels);
 2. cuts the text (and the title) into sentence-aligned overlapping windows
    (:mod:`service.tagging.windows`) that fit the model's 384 words and 512 sub-word tokens;
 3. runs the windows of every document of the request through the model in batches, sorted by
@@ -59,6 +61,8 @@ def _topic_scorer_class() -> Any:
 LabelsIn = Sequence[Label | str] | None
 MENTION_FLOOR_RATIO = 0.5  # mentions are kept from threshold * this
 MIN_FLOOR = 0.05  # never ask the model for every span
+# Sub-word tokens a window keeps for text at least; past that the labels are split into groups.
+MIN_TEXT_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ class Tagger:
     def windows(self, text: str, entity_labels: LabelsIn = None) -> list[Window]:
         """The windows the engine feeds the model for ``text`` (for benchmarks and tests)."""
         defaults = default_labels().entity_labels
-        plan = self._plan(canonical_order(_as_labels(entity_labels, defaults), defaults))
+        plan = self._label_groups(canonical_order(_as_labels(entity_labels, defaults), defaults))[0]
         return self._split(text, plan)
 
     # ------------------------------------------------------------------ internals
@@ -298,6 +302,24 @@ class Tagger:
             text, self.window_words, self.overlap, word_cost=self._word_cost, max_cost=budget
         )
 
+    def _label_groups(self, labels: Sequence[Label]) -> list[_LabelPlan]:
+        """The labels in groups whose prompts each leave a window ``MIN_TEXT_TOKENS`` for text: one
+        group unless many long labels would crowd the text out of the encoder's 512 tokens (50 labels
+        of 100 characters are inside the request limits and take about 1,300), then several, each run
+        over the whole text. Labels are scored independently per span, so grouping keeps the spans."""
+        plan = self._plan(labels)
+        if self._budget(plan) >= MIN_TEXT_TOKENS or len(labels) == 1:
+            return [plan]
+        groups: list[list[Label]] = []
+        current: list[Label] = []
+        for lab in labels:
+            if current and self._budget(self._plan([*current, lab])) < MIN_TEXT_TOKENS:
+                groups.append(current)
+                current = []
+            current.append(lab)
+        groups.append(current)
+        return [self._plan(g) for g in groups]
+
     def _entities_raw(
         self,
         documents: Sequence[Document],
@@ -305,24 +327,33 @@ class Tagger:
         threshold: float,
         deadline: float | None,
     ) -> tuple[list[list[RawMention]], list[int], list[bool]]:
-        """Run every window of every document through the model; spans in document offsets."""
+        """Run every window of every document through the model, once per label group; spans in
+        document offsets. ``chunks`` counts the windows the model read (over all label groups)."""
         raw: list[list[RawMention]] = [[] for _ in documents]
         chunks = [0] * len(documents)
         truncated = [False] * len(documents)
         if not labels:
             return raw, chunks, truncated
-        plan = self._plan(labels)
-        budget = self._budget(plan)
-        jobs: list[_Job] = []
-        for i, doc in enumerate(documents):
-            wins = self._split(doc.text, plan)
-            chunks[i] = len(wins)
-            # only a single "word" longer than the encoder's input (thousands of characters without
-            # a space) can overflow a window; the encoder reads its first part
-            truncated[i] = any(w.cost > budget for w in wins)
-            jobs += [_Job(i, "text", w) for w in wins]
-            if doc.title and doc.title.strip():
-                jobs += [_Job(i, "title", w) for w in self._split(doc.title, plan)]
+        for plan in self._label_groups(labels):
+            budget = self._budget(plan)
+            jobs: list[_Job] = []
+            for i, doc in enumerate(documents):
+                wins = self._split(doc.text, plan)
+                chunks[i] += len(wins)
+                # only a single "word" longer than the encoder's input (thousands of characters
+                # without a space) can overflow a window; the encoder reads its first part
+                truncated[i] = truncated[i] or any(w.cost > budget for w in wins)
+                jobs += [_Job(i, "text", w) for w in wins]
+                if doc.title and doc.title.strip():
+                    jobs += [_Job(i, "title", w) for w in self._split(doc.title, plan)]
+            self._run(jobs, plan, threshold, deadline, raw)
+        return raw, chunks, truncated
+
+    def _run(
+        self, jobs: list[_Job], plan: _LabelPlan, threshold: float, deadline: float | None,
+        raw: list[list[RawMention]],
+    ) -> None:
+        """The model over ``jobs`` in batches, its spans appended to ``raw`` in document offsets."""
         # Similar lengths in one batch: little padding.
         jobs.sort(key=lambda j: j.window.words)
         with self.loaded.inference():
@@ -353,7 +384,6 @@ class Tagger:
                                 probs=probs,
                             )
                         )
-        return raw, chunks, truncated
 
     def _topics(self, doc: Document, labels: Sequence[Label], threshold: float | None) -> list[Topic]:
         if self.topic_scorer is None or not labels:
