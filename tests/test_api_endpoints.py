@@ -71,6 +71,28 @@ def test_tag_labels_come_back_exactly_as_sent(client, engine):
     assert resp.get_json()["topics"] == []
 
 
+def test_labels_sharing_a_name_are_one_label_as_the_spec_allows(client, engine):
+    # issue 14 item 6: the spec's uniqueItems allows these two items (unique as JSON)
+    labels = ["person", {"name": "person", "description": "a human"}, "country"]
+    resp = client.post("/v1/tag", json={"text": TEXT, "entity_labels": labels, "topic_labels": []})
+    assert resp.status_code == 200
+    sent = engine.calls[-1]["entity_labels"]
+    assert [(lab.name, lab.description) for lab in sent] == [("person", "a human"), ("country", None)]
+
+
+def test_the_same_label_item_twice_is_refused_as_the_spec_says(client):
+    for labels in (["person", "country", "person"], [{"name": "a", "description": "b"}] * 2):
+        resp = client.post("/v1/tag", json={"text": TEXT, "entity_labels": labels})
+        assert resp.status_code == 422
+        assert "Duplicate entity labels" in resp.get_json()["errors"]["entity_labels"][0]
+
+
+def test_entities_say_whether_they_are_derived_and_labels_are_reported(client):
+    body = client.post("/v1/tag", json={"text": TEXT}).get_json()
+    assert body["entities"] and all(e["derived"] is False for e in body["entities"])
+    assert isinstance(body["entity_labels"], list)
+
+
 def test_tag_passes_thresholds_and_deadline_to_the_engine(client, engine):
     resp = client.post(
         "/v1/tag", json={"text": TEXT, "threshold": 0.25, "topic_threshold": 0.7, "language": "en-GB"}

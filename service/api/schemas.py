@@ -8,12 +8,13 @@ outside an app (spec generation) the defaults apply, and the spec shows the defa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app, has_app_context
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from service import config as cfg
 from service.tagging.types import Label
@@ -126,12 +127,40 @@ def _check_labels(labels: list[Any] | None, what: str) -> None:
     if len(labels) > most:
         raise ValidationError(
             f"{len(labels)} {what} sent; at most {most} are accepted ({cfg.PREFIX}_MAX_LABELS).")
-    # The same name twice is ambiguous (which one would the response mean?). Names that differ only
-    # in case or spacing are different labels to the model, and come back as sent.
-    names = [label.name for label in labels]
-    dups = sorted({n for n in names if names.count(n) > 1})
-    if dups:
-        raise ValidationError(f"Duplicate {what}: {', '.join(map(repr, dups))}; send each name once.")
+
+
+def _identical_items(items: Any) -> list[str]:
+    """Names of the label items sent twice exactly (as JSON), which the spec's uniqueItems refuses."""
+    if not isinstance(items, list):
+        return []
+    seen: set[str] = set()
+    dups: set[str] = set()
+    for item in items:
+        try:
+            key = json.dumps(item, sort_keys=True)
+        except (TypeError, ValueError):
+            return []
+        if key in seen:
+            name = item.get("name") if isinstance(item, dict) else item
+            dups.add(name if isinstance(name, str) else key)
+        seen.add(key)
+    return sorted(dups)
+
+
+def _merge_names(labels: list[Label] | None) -> list[Label] | None:
+    """One label per name, where it first came, with the first description sent for that name:
+    ``["person", {"name": "person", "description": "a human"}]`` is one label (JSON-unique items, as
+    the spec allows them). Names that differ only in case or spacing are different labels."""
+    if labels is None:
+        return None
+    merged: dict[str, Label] = {}
+    for lab in labels:
+        old = merged.get(lab.name)
+        if old is None:
+            merged[lab.name] = lab
+        elif not old.description and lab.description:
+            merged[lab.name] = Label(lab.name, lab.description)
+    return list(merged.values())
 
 
 def _labels_field(what: str) -> fields.List:
@@ -141,7 +170,8 @@ def _labels_field(what: str) -> fields.List:
         metadata={
             "description": f"The {what} to tag, each a string or {{name, description?}}; omitted or null: "
             f"the defaults (GET /v1/labels); an empty list: no {what}. At most 50 (default "
-            "TAGGER_MAX_LABELS), each at most 100 characters, no name twice. The response uses "
+            "TAGGER_MAX_LABELS), each at most 100 characters; the same item twice is refused, and items "
+            "that share a name are one label (the first description sent is read). The response uses "
             "exactly these names.",
             "uniqueItems": True,
             "maxItems": _default("MAX_LABELS"),
@@ -185,6 +215,26 @@ class TagOptions(Schema):
     @validates("entity_labels")
     def _entity_labels(self, value: list[Label] | None, **_: Any) -> None:
         _check_labels(value, "entity labels")
+
+    @validates_schema(pass_original=True)
+    def _unique_items(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # uniqueItems, as the spec says: the same item twice (as JSON) is a mistake worth telling
+        if not isinstance(original, dict):
+            return
+        errors = {}
+        for key, what in (("entity_labels", "entity labels"), ("topic_labels", "topic labels")):
+            dups = _identical_items(original.get(key))
+            if dups:
+                errors[key] = [f"Duplicate {what}: {', '.join(map(repr, dups))}; send each name once."]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _one_label_per_name(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        for key in ("entity_labels", "topic_labels"):
+            if key in data:
+                data[key] = _merge_names(data[key])
+        return data
 
     @validates("topic_labels")
     def _topic_labels(self, value: list[Label] | None, **_: Any) -> None:
