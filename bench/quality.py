@@ -20,7 +20,16 @@ from bench.common import REPO, Gunicorn
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 
 
-def score_seeds(model: str, gold: Path, texts: Path, ready_timeout: float = 300) -> dict:
+def _run_scorer(cmd: list[str]) -> str:
+    """score.py's stdout; its stderr (which request failed and why) in the error when it fails."""
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"score.py exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def score_seeds(model: str, gold: Path, texts: Path, ready_timeout: float = 300,
+                request_timeout: float = 120) -> dict:
     """Run score.py against a freshly started service; returns its JSON summary and per-document detail."""
     with Gunicorn(model, workers=1) as server:
         ready_s = server.wait_ready(timeout=ready_timeout)
@@ -28,9 +37,9 @@ def score_seeds(model: str, gold: Path, texts: Path, ready_timeout: float = 300)
 
         model = requests.get(server.url + "/readyz", timeout=10).json()["model"]  # name, version, precision
         cmd = [sys.executable, str(SHARED_EVAL / "score.py"), "--url", server.url, "--gold", str(gold),
-               "--texts", str(texts)]
-        report = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        data = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True).stdout)
+               "--texts", str(texts), "--timeout", str(request_timeout)]
+        report = _run_scorer(cmd)
+        data = json.loads(_run_scorer([*cmd, "--json"]))
     print(report)
     return {"cold_start_s": round(ready_s, 2), "model": model, **data}
 
@@ -44,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality.json")
     # loading took 201 s on 2 cores shared with a training run and two benchmarks (2026-12-01)
     ap.add_argument("--ready-timeout", type=float, default=300, help="seconds to wait for /readyz")
+    ap.add_argument("--request-timeout", type=float, default=120, help="seconds score.py waits per article")
     args = ap.parse_args(argv)
     if not args.gold.exists():
         print(f"no gold file at {args.gold}: the shared eval folder sits beside the repo", file=sys.stderr)
         return 2
-    result = score_seeds(args.model, args.gold, args.texts, args.ready_timeout)
+    result = score_seeds(args.model, args.gold, args.texts, args.ready_timeout, args.request_timeout)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result["summary"]))
