@@ -35,7 +35,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +194,9 @@ def compare_outputs(a: Path, b: Path) -> dict[str, Any]:
 # --- sections -------------------------------------------------------------------------------------------
 
 
-def compare(args: argparse.Namespace) -> dict[str, Any]:
-    """Every row on the same articles."""
+def compare(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Every row on the same articles; ``save`` gets the section so far after each row (a run cut
+    short keeps what it measured). The rows users compare come first."""
     from service.tagging.engine import Tagger
     from service.tagging.labels import default_labels
 
@@ -206,67 +207,67 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     labels = [lab.name for lab in default_labels().entity_labels]
     skip = set(args.skip)
     rows: list[dict[str, Any]] = []
+    outputs: dict[str, Path] = {}
     log(f"{n} articles, {words} words; labels {labels}")
+
+    def add(r: dict[str, Any]) -> None:
+        rows.append(r)
+        log(f"{r['mode']}: {r['words_per_s']} words/s")
+        save(_section(rows, outputs, n, words))
 
     tagger = None if {"naive", "engine"} <= skip else Tagger(args.model, topics=False)
     if "naive" not in skip and tagger is not None:
         gliner = plain_gliner(args.model)
         naive_fixed_windows(gliner, articles[:2], args.naive_window, labels)  # warm-up
-        log("naive loop, fixed windows")
-        rows.append(row(f"naive loop, fixed {args.naive_window}-word windows", words, n,
-                        naive_fixed_windows(gliner, articles, args.naive_window, labels), precision="fp32"))
-        log("naive loop, engine windows")
-        rows.append(row("naive loop, engine windows (bench baseline)", words, n,
-                        naive_engine_windows(gliner, tagger, articles, labels), precision="fp32"))
+        add(row(f"naive loop, fixed {args.naive_window}-word windows", words, n,
+                naive_fixed_windows(gliner, articles, args.naive_window, labels), precision="fp32"))
+        add(row("naive loop, engine windows (bench baseline)", words, n,
+                naive_engine_windows(gliner, tagger, articles, labels), precision="fp32"))
         del gliner
     if "engine" not in skip and tagger is not None:
-        log("engine tag_many")
         engine_tag_many(tagger, articles[:2], args.batch_size)  # warm-up
-        rows.append(row(f"engine tag_many (groups of {args.batch_size})", words, n,
-                        engine_tag_many(tagger, articles, args.batch_size), precision=tagger.info.precision))
+        add(row(f"engine tag_many (groups of {args.batch_size})", words, n,
+                engine_tag_many(tagger, articles, args.batch_size), precision=tagger.info.precision))
     del tagger
     gc.collect()
 
     batch = ["--batch-size", str(args.batch_size), "--model", args.model]
-    outputs: dict[str, Path] = {}
     if "cli" not in skip:
-        log("cli in-process")
         outputs["in-process"] = WORK / "cli.jsonl"
-        stats = cli(src, outputs["in-process"], "--no-topics", *batch)
-        rows.append(cli_row("cli in-process", stats, words, n))
-    if "cli1" not in skip:
-        # one torch thread: what a machine shared with other jobs favours (OpenMP threads wait for
-        # each other at every parallel region, and a busy host keeps descheduling one of them)
-        log("cli in-process, 1 torch thread")
-        stats = cli(src, WORK / "cli1.jsonl", "--no-topics", *batch, env={"TAGGER_TORCH_THREADS": "1"})
-        rows.append(cli_row("cli in-process, TAGGER_TORCH_THREADS=1", stats, words, n))
-    if "topics" not in skip:
-        log("cli in-process, default topics")
-        stats = cli(src, WORK / "topics.jsonl", *batch)
-        rows.append(cli_row("cli in-process, default topics", stats, words, n))
+        add(cli_row("cli in-process", cli(src, outputs["in-process"], "--no-topics", *batch), words, n))
+    if "dask" not in skip:
+        for workers in args.workers:
+            dest = outputs[f"--workers {workers}"] = WORK / f"dask{workers}.jsonl"
+            stats = cli(src, dest, "--no-topics", "--workers", str(workers), *batch)
+            add(cli_row(f"cli --workers {workers} (Dask, {available_cpus() // workers} core(s) each)",
+                        stats, words, n))
     if "url" not in skip:
-        log("cli --url (gunicorn, 2 workers)")
         with Gunicorn(args.model, 2, log=WORK / "gunicorn.log") as server:
-            server.wait_ready(300)
-            server.wait_all_ready(300)
+            server.wait_ready(900)
+            server.wait_all_ready(900)
             outputs["--url"] = WORK / "url.jsonl"
             stats = cli(src, outputs["--url"], "--no-topics", "--url", server.url, "--concurrency", "2",
                         "--batch-size", str(args.batch_size))
-        rows.append(cli_row("cli --url, service with 2 workers", stats, words, n))
-    if "dask" not in skip:
-        for workers in args.workers:
-            log(f"cli --workers {workers} (local Dask cluster)")
-            dest = outputs[f"--workers {workers}"] = WORK / f"dask{workers}.jsonl"
-            stats = cli(src, dest, "--no-topics", "--workers", str(workers), *batch)
-            rows.append(cli_row(f"cli --workers {workers} (Dask, {available_cpus() // workers} core(s) each)",
-                                stats, words, n))
+        add(cli_row("cli --url, service with 2 workers", stats, words, n))
+    if "cli1" not in skip:
+        # one torch thread: what a machine shared with other jobs favours (OpenMP threads wait for
+        # each other at every parallel region, and a busy host keeps descheduling one of them)
+        stats = cli(src, WORK / "cli1.jsonl", "--no-topics", *batch, env={"TAGGER_TORCH_THREADS": "1"})
+        add(cli_row("cli in-process, TAGGER_TORCH_THREADS=1", stats, words, n))
+    if "topics" not in skip:
+        add(cli_row("cli in-process, default topics", cli(src, WORK / "topics.jsonl", *batch), words, n))
+    return _section(rows, outputs, n, words)
+
+
+def _section(rows: list[dict[str, Any]], outputs: dict[str, Path], n: int, words: int) -> dict[str, Any]:
+    """The comparison so far: ratios to the naive loop, outputs against the CLI in-process."""
     base = next((r["words_per_s"] for r in rows if r["mode"].startswith("naive loop, fixed")), None)
     for r in rows:
         r["x_naive"] = round(r["words_per_s"] / base, 2) if base and r["words_per_s"] else None
     equal = {}
-    if "in-process" in outputs:
+    if "in-process" in outputs and outputs["in-process"].exists():
         equal = {name: compare_outputs(outputs["in-process"], p) for name, p in outputs.items()
-                 if name != "in-process"}
+                 if name != "in-process" and p.exists()}
     return {"articles": n, "words": words, "rows": rows, "records_equal_to_cli_in_process": equal}
 
 
@@ -322,8 +323,14 @@ def _demo_part(stats: dict[str, Any], progress: Path) -> dict[str, Any]:
 def _last_bar(path: Path) -> str:
     """The progress bar's last state in a captured stderr (tqdm redraws with carriage returns)."""
     text = path.read_bytes().decode("utf-8", errors="replace")
-    bars = [part.strip() for line in text.split("\n") for part in line.split("\r") if "art/s" in part]
+    # "N art/s", or "s/art" while slower than one article a second
+    bars = [part.strip() for line in text.split("\n") for part in line.split("\r") if "%|" in part]
     return bars[-1] if bars else ""
+
+
+def _write(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,10 +358,19 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "busy_processes_at_start": busy_processes(),
+        # OMP_WAIT_POLICY=PASSIVE: OpenMP threads that sleep instead of spinning while they wait, which a
+        # host shared with other jobs needs (a spinning thread burns the time slice its peer waits for)
+        "env": {k: os.environ[k] for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS") if k in os.environ},
         "model": args.model,
+        "finished": False,  # a run cut short keeps the rows it measured
     }
+
+    def save(section: dict[str, Any]) -> None:
+        report["compare"] = section
+        _write(report, args.out)
+
     if args.articles:
-        report["compare"] = compare(args)
+        report["compare"] = compare(args, save)
         print(text_table(report["compare"]["rows"], [
             ("mode", "mode"), ("articles", "articles"), ("words", "words"), ("seconds", "tag s"),
             ("words_per_s", "words/s"), ("x_naive", "x naive"), ("load_s", "load s"), ("wall_s", "wall s"),
@@ -365,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report["resume_demo"], indent=2))
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    report["finished"] = True
+    _write(report, args.out)
     log(f"wrote {args.out} ({report['seconds']} s)")
     return 0
 
