@@ -42,6 +42,7 @@ import errno
 import logging
 import selectors
 import socket
+import threading
 import time
 from collections import deque
 from functools import partial
@@ -59,6 +60,11 @@ log = logging.getLogger("service.server")
 # Read ahead at most this much of a header block before handing a connection to a thread; a larger
 # one is rare and is read on by the thread, under the same deadline.
 READ_AHEAD_BYTES = 64 * 1024
+# How long a worker whose tagging slots are all taken leaves a new connection to the other workers,
+# per request it holds (tagging or waiting), before it accepts the connection itself (then it queues
+# or answers 503 as before): the least loaded worker's pause ends first. At most ACCEPT_DEFER_MAX_S.
+ACCEPT_DEFER_S = 0.025
+ACCEPT_DEFER_MAX_S = 0.2
 # Bodies read ahead by one worker at once, all connections together: past it a body is read by its
 # thread instead (under the body deadlines), so memory stays bounded whatever clients send.
 BODY_AHEAD_BUDGET = 64 * 1024 * 1024
@@ -186,6 +192,61 @@ class GuardedThreadWorker(DrainingThreadWorker):
         self.max_body = int(env_value("MAX_BODY_BYTES"))  # a larger body is the app's 413, not read here
         self.reading: deque[Any] = deque()  # connections whose request the main loop is reading
         self.body_ahead = 0  # bytes of bodies promised to connections being read ahead
+        self.accept_paused = False  # listeners off the poller for ACCEPT_DEFER_S (busy)
+        self.accept_deferred = False  # the pending connection was left to others once already
+
+    # --- balance: a busy worker lets idle ones take new connections ---------------------------------
+
+    def _load(self) -> int:
+        """Requests this worker holds, tagging or waiting for a slot; 0 while a slot is free."""
+        slots = getattr(self.wsgi, "extensions", {}).get("tagger_slots")
+        if slots is None or slots.busy < slots.size:
+            return 0
+        return int(slots.busy + slots.waiting)
+
+    def _busy(self) -> bool:
+        """True while every tagging slot of this worker is taken (a new request would wait)."""
+        return self._load() > 0
+
+    def accept(self, listener: Any) -> None:
+        """Accept, unless busy: then step aside once, longer the more it holds, so that a less
+        loaded worker takes the connection.
+
+        All workers poll the same listening socket and the first to wake wins, whatever its load:
+        8 clients could put 6 requests on one worker (5 places: 1 slot, 4 waiting) and 2 on the
+        other, and get 503s below capacity. If no other worker takes the connection meanwhile, this
+        one accepts it after the pause, so a 503 under real overload stays fast.
+        """
+        load = self._load()
+        if self.accept_deferred or not load:
+            self.accept_deferred = False
+            super().accept(listener)
+            return
+        self.accept_deferred = True
+        self.accept_paused = True
+        for sock in self.sockets:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.poller.unregister(sock)
+        timer = threading.Timer(min(ACCEPT_DEFER_S * load, ACCEPT_DEFER_MAX_S), self._wake_to_resume)
+        timer.daemon = True
+        timer.start()
+
+    def _wake_to_resume(self) -> None:
+        """From the timer's thread: have the main loop put the listeners back."""
+        with contextlib.suppress(OSError, ValueError):  # the worker may have exited meanwhile
+            self.method_queue.defer(self._resume_accepting)
+
+    def _resume_accepting(self) -> None:
+        if self.accept_paused:
+            self.accept_paused = False
+            if self._accepting:
+                for sock in self.sockets:
+                    self.poller.register(sock, selectors.EVENT_READ, self.accept)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """gunicorn's switch, with the listeners put back first if a busy pause took them off."""
+        self._resume_accepting()
+        super().set_accept_enabled(enabled)
 
     # --- the main loop: read headers ahead, hand complete ones to the pool --------------------------
 
@@ -319,6 +380,10 @@ class GuardedThreadWorker(DrainingThreadWorker):
         sock = conn.sock
         if not isinstance(sock, DeadlineSocket):
             return super().handle_request(req, conn)
+        if self._busy():
+            # this request waits for a slot: close the connection after it, so that the client's
+            # next request connects anew and can land on a less busy worker
+            req.must_close = True
         sock.what, sock.idle, sock.timed_out = "body", self.read_timeout, False
         sock.deadline = time.monotonic() + self.body_timeout
         try:
