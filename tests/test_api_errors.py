@@ -97,8 +97,8 @@ INVALID = [
     ({"text": TEXT, "entity_labels": "person"}, "entity_labels", "Not a valid list."),
     ({"text": TEXT, "entity_labels": ["person", "country", "person"]}, "entity_labels",
      "Duplicate entity labels: 'person'; send each name once."),
-    ({"text": TEXT, "topic_labels": [{"name": "sports", "description": "games"}, "sports"]}, "topic_labels",
-     "Duplicate topic labels"),
+    ({"text": TEXT, "topic_labels": [{"name": "sports", "description": "games"}] * 2}, "topic_labels",
+     "Duplicate topic labels"),  # the same item twice; a name shared by different items is one label
     (
         {"text": TEXT, "entity_labels": [{"name": "x", "description": "y", "colour": "z"}]},
         "entity_labels",
