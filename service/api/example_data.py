@@ -28,63 +28,10 @@ RESPONSE: Any = json.loads(r'''{
  "id": "003_090dc6e6d90a93b1",
  "entities": [
   {
-   "text": "United States",
-   "label": "country",
-   "score": 0.999,
-   "relevance": 0.8091,
-   "mentions": [
-    {
-     "start": 17,
-     "end": 19,
-     "start_utf16": 17,
-     "end_utf16": 19,
-     "text": "US",
-     "field": "text",
-     "score": 0.9261
-    },
-    {
-     "start": 359,
-     "end": 361,
-     "start_utf16": 359,
-     "end_utf16": 361,
-     "text": "US",
-     "field": "text",
-     "score": 0.9832
-    },
-    {
-     "start": 1021,
-     "end": 1023,
-     "start_utf16": 1021,
-     "end_utf16": 1023,
-     "text": "US",
-     "field": "text",
-     "score": 0.9858
-    },
-    {
-     "start": 1179,
-     "end": 1181,
-     "start_utf16": 1179,
-     "end_utf16": 1181,
-     "text": "US",
-     "field": "text",
-     "score": 0.9992
-    },
-    {
-     "start": 1528,
-     "end": 1541,
-     "start_utf16": 1528,
-     "end_utf16": 1541,
-     "text": "United States",
-     "field": "text",
-     "score": 0.9964
-    }
-   ]
-  },
-  {
    "text": "Russia",
    "label": "country",
    "score": 0.999,
-   "relevance": 0.804,
+   "relevance": 0.8632,
    "mentions": [
     {
      "start": 57,
@@ -93,7 +40,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 63,
      "text": "Russia",
      "field": "text",
-     "score": 0.9285
+     "score": 0.9284
     },
     {
      "start": 604,
@@ -120,7 +67,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1201,
      "text": "Russia",
      "field": "text",
-     "score": 0.9602
+     "score": 0.9612
     },
     {
      "start": 1838,
@@ -129,7 +76,139 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1844,
      "text": "Russia",
      "field": "text",
-     "score": 0.9783
+     "score": 0.9779
+    }
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "2017370",
+    "iso3166": "RU"
+   },
+   "country": {
+    "code": "RU",
+    "name": "Russia"
+   },
+   "confidence": 1.0,
+   "evidence": [
+    {
+     "start": 1621,
+     "end": 1626,
+     "start_utf16": 1621,
+     "end_utf16": 1626,
+     "text": "Kursk",
+     "field": "text",
+     "score": 0.9,
+     "kind": "city",
+     "place": "Kursk"
+    },
+    {
+     "start": 1708,
+     "end": 1715,
+     "start_utf16": 1708,
+     "end_utf16": 1715,
+     "text": "Russian",
+     "field": "text",
+     "score": 0.4,
+     "kind": "demonym",
+     "place": "Russian"
+    },
+    {
+     "start": 1798,
+     "end": 1803,
+     "start_utf16": 1798,
+     "end_utf16": 1803,
+     "text": "Kursk",
+     "field": "text",
+     "score": 0.9,
+     "kind": "city",
+     "place": "Kursk"
+    }
+   ]
+  },
+  {
+   "text": "United States",
+   "label": "country",
+   "score": 0.999,
+   "relevance": 0.8511,
+   "mentions": [
+    {
+     "start": 17,
+     "end": 19,
+     "start_utf16": 17,
+     "end_utf16": 19,
+     "text": "US",
+     "field": "text",
+     "score": 0.9271
+    },
+    {
+     "start": 359,
+     "end": 361,
+     "start_utf16": 359,
+     "end_utf16": 361,
+     "text": "US",
+     "field": "text",
+     "score": 0.9833
+    },
+    {
+     "start": 1021,
+     "end": 1023,
+     "start_utf16": 1021,
+     "end_utf16": 1023,
+     "text": "US",
+     "field": "text",
+     "score": 0.9862
+    },
+    {
+     "start": 1179,
+     "end": 1181,
+     "start_utf16": 1179,
+     "end_utf16": 1181,
+     "text": "US",
+     "field": "text",
+     "score": 0.9992
+    },
+    {
+     "start": 1528,
+     "end": 1541,
+     "start_utf16": 1528,
+     "end_utf16": 1541,
+     "text": "United States",
+     "field": "text",
+     "score": 0.9964
+    }
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "6252001",
+    "iso3166": "US"
+   },
+   "country": {
+    "code": "US",
+    "name": "United States"
+   },
+   "confidence": 1.0,
+   "evidence": [
+    {
+     "start": 292,
+     "end": 303,
+     "start_utf16": 292,
+     "end_utf16": 303,
+     "text": "White House",
+     "field": "text",
+     "score": 0.85,
+     "kind": "body",
+     "place": "White House"
+    },
+    {
+     "start": 1028,
+     "end": 1039,
+     "start_utf16": 1028,
+     "end_utf16": 1039,
+     "text": "White House",
+     "field": "text",
+     "score": 0.85,
+     "kind": "body",
+     "place": "White House"
     }
    ]
   },
@@ -137,7 +216,7 @@ RESPONSE: Any = json.loads(r'''{
    "text": "China",
    "label": "country",
    "score": 0.999,
-   "relevance": 0.7381,
+   "relevance": 0.8121,
    "mentions": [
     {
      "start": 362,
@@ -146,7 +225,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 367,
      "text": "China",
      "field": "text",
-     "score": 0.9832
+     "score": 0.9833
     },
     {
      "start": 584,
@@ -164,7 +243,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1191,
      "text": "China",
      "field": "text",
-     "score": 0.9881
+     "score": 0.9888
     },
     {
      "start": 1397,
@@ -175,13 +254,131 @@ RESPONSE: Any = json.loads(r'''{
      "field": "text",
      "score": 0.9986
     }
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "1814991",
+    "iso3166": "CN"
+   },
+   "country": {
+    "code": "CN",
+    "name": "China"
+   },
+   "confidence": 1.0,
+   "evidence": [
+    {
+     "start": 169,
+     "end": 176,
+     "start_utf16": 169,
+     "end_utf16": 176,
+     "text": "Chinese",
+     "field": "text",
+     "score": 0.6,
+     "kind": "people",
+     "place": "Chinese"
+    },
+    {
+     "start": 817,
+     "end": 824,
+     "start_utf16": 817,
+     "end_utf16": 824,
+     "text": "Beijing",
+     "field": "text",
+     "score": 0.9,
+     "kind": "city",
+     "place": "Beijing"
+    }
+   ]
+  },
+  {
+   "text": "North Korea",
+   "label": "country",
+   "score": 0.804,
+   "relevance": 0.7795,
+   "mentions": [
+    {
+     "start": 1849,
+     "end": 1860,
+     "start_utf16": 1849,
+     "end_utf16": 1860,
+     "text": "North Korea",
+     "field": "text",
+     "score": 0.804
+    }
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "1873107",
+    "iso3166": "KP"
+   },
+   "country": {
+    "code": "KP",
+    "name": "North Korea"
+   },
+   "confidence": 0.804,
+   "evidence": [
+    {
+     "start": 119,
+     "end": 131,
+     "start_utf16": 119,
+     "end_utf16": 131,
+     "text": "North Korean",
+     "field": "text",
+     "score": 0.6,
+     "kind": "people",
+     "place": "North Korean"
+    },
+    {
+     "start": 656,
+     "end": 668,
+     "start_utf16": 656,
+     "end_utf16": 668,
+     "text": "North Korean",
+     "field": "text",
+     "score": 0.6,
+     "kind": "people",
+     "place": "North Korean"
+    },
+    {
+     "start": 1557,
+     "end": 1569,
+     "start_utf16": 1557,
+     "end_utf16": 1569,
+     "text": "North Korean",
+     "field": "text",
+     "score": 0.6,
+     "kind": "people",
+     "place": "North Korean"
+    },
+    {
+     "start": 1720,
+     "end": 1732,
+     "start_utf16": 1720,
+     "end_utf16": 1732,
+     "text": "North Korean",
+     "field": "text",
+     "score": 0.6,
+     "kind": "people",
+     "place": "North Korean"
+    },
+    {
+     "start": 1882,
+     "end": 1894,
+     "start_utf16": 1882,
+     "end_utf16": 1894,
+     "text": "North Korean",
+     "field": "text",
+     "score": 0.6,
+     "kind": "people",
+     "place": "North Korean"
+    }
    ]
   },
   {
    "text": "Joe Biden",
    "label": "political leader",
-   "score": 0.892,
-   "relevance": 0.7269,
+   "score": 0.8909,
+   "relevance": 0.7267,
    "mentions": [
     {
      "start": 30,
@@ -190,7 +387,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 39,
      "text": "Joe Biden",
      "field": "text",
-     "score": 0.8446
+     "score": 0.8429
     },
     {
      "start": 314,
@@ -199,7 +396,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 319,
      "text": "Biden",
      "field": "text",
-     "score": 0.4083
+     "score": 0.4086
     },
     {
      "start": 531,
@@ -208,15 +405,16 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 536,
      "text": "Biden",
      "field": "text",
-     "score": 0.2533
+     "score": 0.2539
     }
-   ]
+   ],
+   "derived": false
   },
   {
    "text": "Ukraine",
    "label": "country",
-   "score": 0.9191,
-   "relevance": 0.7261,
+   "score": 0.9201,
+   "relevance": 0.7263,
    "mentions": [
     {
      "start": 78,
@@ -225,7 +423,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 85,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7884
+     "score": 0.7914
     },
     {
      "start": 625,
@@ -234,7 +432,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 632,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7709
+     "score": 0.771
     },
     {
      "start": 1931,
@@ -243,15 +441,25 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1938,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7561
+     "score": 0.7539
     }
-   ]
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "690791",
+    "iso3166": "UA"
+   },
+   "country": {
+    "code": "UA",
+    "name": "Ukraine"
+   },
+   "confidence": 1.0
   },
   {
    "text": "Xi Jinping",
    "label": "political leader",
-   "score": 0.9158,
-   "relevance": 0.7114,
+   "score": 0.9169,
+   "relevance": 0.7116,
    "mentions": [
     {
      "start": 187,
@@ -260,7 +468,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 197,
      "text": "Xi Jinping",
      "field": "text",
-     "score": 0.8002
+     "score": 0.8024
     },
     {
      "start": 324,
@@ -269,7 +477,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 326,
      "text": "Xi",
      "field": "text",
-     "score": 0.6685
+     "score": 0.6659
     },
     {
      "start": 976,
@@ -278,14 +486,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 978,
      "text": "Xi",
      "field": "text",
-     "score": 0.7335
+     "score": 0.7386
     }
-   ]
+   ],
+   "derived": false
   },
   {
    "text": "White House",
    "label": "organization",
-   "score": 0.9354,
+   "score": 0.9355,
    "relevance": 0.6598,
    "mentions": [
     {
@@ -295,7 +504,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 303,
      "text": "White House",
      "field": "text",
-     "score": 0.7886
+     "score": 0.7874
     },
     {
      "start": 1028,
@@ -304,15 +513,16 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1039,
      "text": "White House",
      "field": "text",
-     "score": 0.8934
+     "score": 0.8936
     }
-   ]
+   ],
+   "derived": false
   },
   {
    "text": "Peru",
    "label": "country",
-   "score": 0.9321,
-   "relevance": 0.6117,
+   "score": 0.9332,
+   "relevance": 0.6119,
    "mentions": [
     {
      "start": 201,
@@ -321,15 +531,25 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 205,
      "text": "Peru",
      "field": "text",
-     "score": 0.9321
+     "score": 0.9332
     }
-   ]
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "3932488",
+    "iso3166": "PE"
+   },
+   "country": {
+    "code": "PE",
+    "name": "Peru"
+   },
+   "confidence": 1.0
   },
   {
    "text": "Taiwan",
    "label": "country",
-   "score": 0.8666,
-   "relevance": 0.4135,
+   "score": 0.8655,
+   "relevance": 0.4132,
    "mentions": [
     {
      "start": 862,
@@ -338,15 +558,25 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 868,
      "text": "Taiwan",
      "field": "text",
-     "score": 0.8666
+     "score": 0.8655
     }
-   ]
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "1668284",
+    "iso3166": "TW"
+   },
+   "country": {
+    "code": "TW",
+    "name": "Taiwan"
+   },
+   "confidence": 1.0
   },
   {
    "text": "Donald Trump",
    "label": "political leader",
-   "score": 0.8458,
-   "relevance": 0.3933,
+   "score": 0.8461,
+   "relevance": 0.3934,
    "mentions": [
     {
      "start": 986,
@@ -355,14 +585,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 998,
      "text": "Donald Trump",
      "field": "text",
-     "score": 0.8458
+     "score": 0.8461
     }
-   ]
+   ],
+   "derived": false
   },
   {
    "text": "New York Times",
    "label": "organization",
-   "score": 0.9185,
+   "score": 0.9182,
    "relevance": 0.3178,
    "mentions": [
     {
@@ -372,14 +603,15 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1699,
      "text": "New York Times",
      "field": "text",
-     "score": 0.9185
+     "score": 0.9182
     }
-   ]
+   ],
+   "derived": false
   },
   {
    "text": "NATO",
    "label": "organization",
-   "score": 0.7388,
+   "score": 0.7385,
    "relevance": 0.2654,
    "mentions": [
     {
@@ -389,15 +621,16 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1817,
      "text": "NATO",
      "field": "text",
-     "score": 0.7388
+     "score": 0.7385
     }
-   ]
+   ],
+   "derived": false
   }
  ],
  "topics": [
   {
    "label": "North Korea",
-   "score": 0.8308,
+   "score": 0.8923,
    "evidence": [
     {
      "start": 1813,
@@ -423,11 +656,12 @@ RESPONSE: Any = json.loads(r'''{
      "text": "In addition, according to The New York Times, 50,000 Russian and North Korean troops are preparing to launch a large-scale counteroffensive in Kursk Oblast.",
      "field": "text"
     }
-   ]
+   ],
+   "id": "watch-north-korea"
   },
   {
    "label": "diplomacy",
-   "score": 0.75,
+   "score": 0.8424,
    "evidence": [
     {
      "start": 268,
@@ -453,11 +687,12 @@ RESPONSE: Any = json.loads(r'''{
      "text": "A White House representative emphasised that the next administration will need to find a way to manage the \"tough, complicated relationship\" between the US and China.",
      "field": "text"
     }
-   ]
+   ],
+   "id": "watch-diplomacy"
   },
   {
    "label": "military",
-   "score": 0.5266,
+   "score": 0.5415,
    "evidence": [
     {
      "start": 268,
@@ -483,11 +718,12 @@ RESPONSE: Any = json.loads(r'''{
      "text": "Additionally, Biden is expected to express his \"deep concern\" over China's support for Russia’s war against Ukraine and the involvement of North Korean military personnel in aiding Russia.",
      "field": "text"
     }
-   ]
+   ],
+   "id": "watch-military"
   },
   {
    "label": "Taiwan",
-   "score": 0.5229,
+   "score": 0.5408,
    "evidence": [
     {
      "start": 707,
@@ -513,11 +749,12 @@ RESPONSE: Any = json.loads(r'''{
      "text": "A White House representative emphasised that the next administration will need to find a way to manage the \"tough, complicated relationship\" between the US and China.",
      "field": "text"
     }
-   ]
+   ],
+   "id": "watch-taiwan"
   },
   {
    "label": "war in Ukraine",
-   "score": 0.5178,
+   "score": 0.5289,
    "evidence": [
     {
      "start": 1,
@@ -543,11 +780,12 @@ RESPONSE: Any = json.loads(r'''{
      "text": "NATO countries condemned Russia and North Korea's decision to engage North Korean troops in combat operations against Ukraine.",
      "field": "text"
     }
-   ]
+   ],
+   "id": "watch-ukraine-war"
   },
   {
    "label": "cyberattacks",
-   "score": 0.5012,
+   "score": 0.5025,
    "evidence": [
     {
      "start": 707,
@@ -557,7 +795,40 @@ RESPONSE: Any = json.loads(r'''{
      "text": "He also plans to raise concerns about China’s role in cyberattacks on US critical civilian infrastructure and Beijing’s increased military activity around Taiwan and in the South China Sea.",
      "field": "text"
     }
-   ]
+   ],
+   "id": "watch-cyberattacks"
+  }
+ ],
+ "entity_labels": [
+  {
+   "label": "political leader",
+   "entities": 3,
+   "nearest_concept": "politician",
+   "similarity": 1.0
+  },
+  {
+   "label": "person",
+   "entities": 0,
+   "nearest_concept": "person",
+   "similarity": 1.0
+  },
+  {
+   "label": "country",
+   "entities": 7,
+   "nearest_concept": "country",
+   "similarity": 1.0
+  },
+  {
+   "label": "organization",
+   "entities": 3,
+   "nearest_concept": "organization",
+   "similarity": 1.0
+  },
+  {
+   "label": "location",
+   "entities": 0,
+   "nearest_concept": "location",
+   "similarity": 1.0
   }
  ],
  "model": {
@@ -565,7 +836,7 @@ RESPONSE: Any = json.loads(r'''{
   "version": "0dceedd42b6a19db",
   "precision": "bf16"
  },
- "labels_version": "2026.11.1",
+ "labels_version": "2026.12.1",
  "coverage": {
   "chars": 1941,
   "words": 349,
@@ -573,11 +844,11 @@ RESPONSE: Any = json.loads(r'''{
   "truncated": false
  },
  "timings_ms": {
-  "model": 146,
-  "entities": 2,
-  "topics": 135,
-  "total": 283,
+  "model": 69065,
+  "entities": 185,
+  "topics": 12901,
+  "total": 82151,
   "queue": 0,
-  "request": 285
+  "request": 82271
  }
 }''')
