@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -66,8 +67,9 @@ logging.captureWarnings(True)
 # files in this folder and a scrape of any worker sums them. Set before the fork; a fresh folder
 # per run unless the operator names one (then emptied at start: stale files would add old counts).
 _METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_METRICS_OWN_DIR: str | None = None  # the folder made here, removed when gunicorn exits
 if not os.environ.get(_METRICS_ENV):
-    os.environ[_METRICS_ENV] = tempfile.mkdtemp(prefix="newsroom-tagger-metrics-")
+    _METRICS_OWN_DIR = os.environ[_METRICS_ENV] = tempfile.mkdtemp(prefix="newsroom-tagger-metrics-")
 
 accesslog = None  # the app's JSON access log replaces it
 errorlog = "-"
@@ -101,3 +103,9 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:  # type: ignore[no-untyped-def]
+    """Remove the metrics folder this config made (one the operator named is left as it is)."""
+    if _METRICS_OWN_DIR:
+        shutil.rmtree(_METRICS_OWN_DIR, ignore_errors=True)

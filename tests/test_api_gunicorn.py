@@ -252,7 +252,10 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["bind"] == ["127.0.0.1:8000"]
     assert conf["workers"] == 2 and conf["threads"] == 8
     assert os.environ["TAGGER_TORCH_THREADS"] == "2"
-    assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()  # a fresh folder for this run
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert made.is_dir() and conf["_METRICS_OWN_DIR"] == str(made)  # a fresh folder for this run
+    conf["on_exit"](None)  # which gunicorn removes when it exits
+    assert not made.exists()
 
 
 # --- slow clients and the server's own errors (service/gunicorn_worker.py) -------------------------
