@@ -29,11 +29,13 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 
 from service.tagging.entities import entity_score, norm, relevance
 from service.tagging.types import Clue, Entity, Mention, PlaceCountry
@@ -85,6 +87,7 @@ ORG_WORDS = frozenset({
 # --------------------------------------------------------------------------- the gazetteer
 
 
+@lru_cache(maxsize=65536)
 def place_key(name: str) -> str:
     """Lookup key of a place name: accents folded, lower case, punctuation as spaces ("St. Louis" ->
     "st louis", "Córdoba" -> "cordoba", "U.S." -> "us")."""
@@ -188,26 +191,16 @@ class Gazetteer:
         data: states of the countries whose local news omits the country, cities of 50,000 people and
         more, capitals; or the names ``keys``), longest first: runs of up to four capitalised words."""
         keys = self._scan if keys is None else keys
-        toks = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
         out: list[tuple[int, int]] = []
-        i = 0
-        while i < len(toks):
-            if not text[toks[i][0]].isupper():
-                i += 1
+        skip_to = -1
+        for runs in _name_runs(text):
+            if not runs or runs[0][0] < skip_to:
                 continue
-            step = 1
-            for n in range(min(4, len(toks) - i), 0, -1):
-                last = toks[i + n - 1]
-                if not text[last[0]].isupper() or any(
-                    text[toks[j][1] : toks[j + 1][0]] != " " for j in range(i, i + n - 1)
-                ):
-                    continue
-                end = _name_end(text, last[0], last[1])
-                if end > toks[i][0] and place_key(text[toks[i][0] : end]) in keys:
-                    out.append((toks[i][0], end))
-                    step = n
+            for start, end, key in runs:
+                if key in keys:
+                    out.append((start, end))
+                    skip_to = end
                     break
-            i += step
         return out
 
     @staticmethod
@@ -221,6 +214,28 @@ _NAME_TAIL = re.compile(
     r"(?:['\u2019]s?|-(?:based|linked|backed|born|led|owned|made|area|bound))$|(?<=[a-z]{3})\.$",
     re.IGNORECASE,
 )
+
+
+@lru_cache(maxsize=8)
+def _name_runs(text: str) -> tuple[tuple[tuple[int, int, str], ...], ...]:
+    """For each word of ``text``: the runs of up to four capitalised words it starts, longest first, as
+    (start, end, lookup key); computed once per text, for every name list searched in it."""
+    toks = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    out = []
+    for i, (first, _) in enumerate(toks):
+        runs = []
+        if text[first].isupper():
+            for n in range(min(4, len(toks) - i), 0, -1):
+                last = toks[i + n - 1]
+                if not text[last[0]].isupper() or any(
+                    text[toks[j][1] : toks[j + 1][0]] != " " for j in range(i, i + n - 1)
+                ):
+                    continue
+                end = _name_end(text, last[0], last[1])
+                if end > first:
+                    runs.append((first, end, place_key(text[first:end])))
+        out.append(tuple(runs))
+    return tuple(out)
 
 
 def _name_end(text: str, start: int, end: int) -> int:
@@ -344,8 +359,31 @@ def _clue(src: str, start: int, end: int, field: str, kind: str, place: str, con
     return Clue(start, end, src[start:end], weight, field, kind, place)
 
 
-def _overlaps(spans: set[tuple[str, int, int]], field: str, start: int, end: int) -> bool:
-    return any(f == field and s < end and start < e for f, s, e in spans)
+class _Spans:
+    """Spans by field, for overlap tests in O(log n): sorted starts and the running maximum of ends."""
+
+    def __init__(self, spans: Iterable[tuple[str, int, int]]) -> None:
+        by_field: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for field, start, end in spans:
+            by_field[field].append((start, end))
+        self._starts: dict[str, list[int]] = {}
+        self._max_end: dict[str, list[int]] = {}
+        for field, items in by_field.items():
+            items.sort()
+            self._starts[field] = [s for s, _ in items]
+            self._max_end[field] = list(accumulate((e for _, e in items), max))
+
+    def overlaps(self, field: str, start: int, end: int) -> bool:
+        """Whether any span of ``field`` overlaps ``[start, end)``."""
+        starts = self._starts.get(field)
+        if not starts:
+            return False
+        i = bisect_left(starts, end) - 1  # the last span that starts before ``end``
+        return i >= 0 and self._max_end[field][i] > start
+
+
+def _overlaps(spans: _Spans, field: str, start: int, end: int) -> bool:
+    return spans.overlaps(field, start, end)
 
 
 # --------------------------------------------------------------------------- resolution
@@ -531,10 +569,10 @@ def resolve_places(
             local_bodies.extend(_local_body(gaz, fields, e))
         out.append(e)
 
-    named_spans = {(m.field, m.start, m.end) for e, _ in looked for m in e.mentions}
+    named_spans = _Spans((m.field, m.start, m.end) for e, _ in looked for m in e.mentions)
     _scan_text(gaz, fields, found, named_spans, role, nationals)
     # places the model did not tag (or tagged below the threshold): clues, not entities
-    spans = {(m.field, m.start, m.end) for e in entities for m in e.mentions}
+    spans = _Spans((m.field, m.start, m.end) for e in entities for m in e.mentions)
     scanned = _scan_places(gaz, fields, spans) + local_bodies
     for key in {place_key(c.text) for c, _ in scanned}:
         countries = {p.country for p in gaz.lookup(key) if p.kind != "country"}
@@ -594,8 +632,8 @@ def resolve_places(
             country = gaz.countries[cc]
             # the model may have missed a name the text does use ("North Korea's" beside "North Korean")
             mentions = _named_in_text(gaz, cc, fields, spans, score)
-            clues = [c for c in clues if not _overlaps({(m.field, m.start, m.end) for m in mentions},
-                                                       c.field, c.start, c.end)]
+            named_here = _Spans((m.field, m.start, m.end) for m in mentions)
+            clues = [c for c in clues if not named_here.overlaps(c.field, c.start, c.end)]
             out.append(
                 Entity(
                     text=country.name,
@@ -646,8 +684,11 @@ def _clues_of(found: _Found, e: Entity, place: Place, conf: float, fields: dict[
 def _dedupe(clues: list[Clue]) -> list[Clue]:
     """No two clues overlap: the stronger (then the longer) one stays."""
     kept: list[Clue] = []
+    taken: dict[str, set[int]] = defaultdict(set)  # character positions already in a kept clue
     for c in sorted(clues, key=lambda c: (-c.score, c.start - c.end)):
-        if not any(k.field == c.field and k.start < c.end and c.start < k.end for k in kept):
+        used = taken[c.field]
+        if not any(i in used for i in range(c.start, c.end)):
+            used.update(range(c.start, c.end))
             kept.append(c)
     return sorted(kept, key=_pos)
 
@@ -683,7 +724,7 @@ def _local_body(gaz: Gazetteer, fields: dict[str, str], e: Entity) -> list[tuple
 
 
 def _named_in_text(
-    gaz: Gazetteer, cc: str, fields: dict[str, str], taken: set[tuple[str, int, int]], score: float
+    gaz: Gazetteer, cc: str, fields: dict[str, str], taken: _Spans, score: float
 ) -> list[Mention]:
     """Where the text names the country itself outside every entity's mentions, at the country's score."""
     keys = gaz.country_names.get(cc, frozenset())
@@ -696,7 +737,7 @@ def _named_in_text(
 
 
 def _scan_places(
-    gaz: Gazetteer, fields: dict[str, str], taken: set[tuple[str, int, int]]
+    gaz: Gazetteer, fields: dict[str, str], taken: _Spans
 ) -> list[tuple[Clue, list[Place]]]:
     """Place names in the text and title outside every entity's mentions, with their candidates."""
     out = []
@@ -715,7 +756,7 @@ def _scan_text(
     gaz: Gazetteer,
     fields: dict[str, str],
     found: _Found,
-    named_spans: set[tuple[str, int, int]],
+    named_spans: _Spans,
     role: Roles,
     nationals: list[tuple[Entity, str]],
 ) -> None:
@@ -784,7 +825,7 @@ def _dateline(
     found: _Found,
     role: Roles,
     out: list[Entity],
-    named_spans: set[tuple[str, int, int]],
+    named_spans: _Spans,
     regions: set[str],
 ) -> None:
     """The dateline's city (and its qualifier) as clues, and as a place entity if the model missed it."""
@@ -801,8 +842,8 @@ def _dateline(
     found.add(best.country, _clue(text, dateline.start, dateline.end, "text", "dateline", best.name, conf))
     if _overlaps(named_spans, "text", dateline.start, dateline.end):
         return
-    spans = {(m.field, m.start, m.end) for e in out for m in e.mentions}
-    if _overlaps(spans, "text", dateline.start, dateline.end):
+    if _overlaps(_Spans((m.field, m.start, m.end) for e in out for m in e.mentions), "text", dateline.start,
+                 dateline.end):
         return
     label = role.country if best.kind == "country" else role.place_label(best.kind)
     if label is None or best.kind == "country":
