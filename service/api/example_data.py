@@ -28,108 +28,10 @@ RESPONSE: Any = json.loads(r'''{
  "id": "003_090dc6e6d90a93b1",
  "entities": [
   {
-   "text": "Russia",
-   "label": "country",
-   "score": 0.999,
-   "relevance": 0.8632,
-   "mentions": [
-    {
-     "start": 57,
-     "end": 63,
-     "start_utf16": 57,
-     "end_utf16": 63,
-     "text": "Russia",
-     "field": "text",
-     "score": 0.9284
-    },
-    {
-     "start": 604,
-     "end": 610,
-     "start_utf16": 604,
-     "end_utf16": 610,
-     "text": "Russia",
-     "field": "text",
-     "score": 0.9985
-    },
-    {
-     "start": 698,
-     "end": 704,
-     "start_utf16": 698,
-     "end_utf16": 704,
-     "text": "Russia",
-     "field": "text",
-     "score": 0.9992
-    },
-    {
-     "start": 1195,
-     "end": 1201,
-     "start_utf16": 1195,
-     "end_utf16": 1201,
-     "text": "Russia",
-     "field": "text",
-     "score": 0.9612
-    },
-    {
-     "start": 1838,
-     "end": 1844,
-     "start_utf16": 1838,
-     "end_utf16": 1844,
-     "text": "Russia",
-     "field": "text",
-     "score": 0.9779
-    }
-   ],
-   "derived": false,
-   "ids": {
-    "geonames": "2017370",
-    "iso3166": "RU"
-   },
-   "country": {
-    "code": "RU",
-    "name": "Russia"
-   },
-   "confidence": 1.0,
-   "evidence": [
-    {
-     "start": 1621,
-     "end": 1626,
-     "start_utf16": 1621,
-     "end_utf16": 1626,
-     "text": "Kursk",
-     "field": "text",
-     "score": 0.9,
-     "kind": "city",
-     "place": "Kursk"
-    },
-    {
-     "start": 1708,
-     "end": 1715,
-     "start_utf16": 1708,
-     "end_utf16": 1715,
-     "text": "Russian",
-     "field": "text",
-     "score": 0.4,
-     "kind": "demonym",
-     "place": "Russian"
-    },
-    {
-     "start": 1798,
-     "end": 1803,
-     "start_utf16": 1798,
-     "end_utf16": 1803,
-     "text": "Kursk",
-     "field": "text",
-     "score": 0.9,
-     "kind": "city",
-     "place": "Kursk"
-    }
-   ]
-  },
-  {
    "text": "United States",
    "label": "country",
    "score": 0.999,
-   "relevance": 0.8511,
+   "relevance": 0.8683,
    "mentions": [
     {
      "start": 17,
@@ -138,7 +40,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 19,
      "text": "US",
      "field": "text",
-     "score": 0.9271
+     "score": 0.9961
     },
     {
      "start": 359,
@@ -147,7 +49,16 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 361,
      "text": "US",
      "field": "text",
-     "score": 0.9833
+     "score": 0.9992
+    },
+    {
+     "start": 777,
+     "end": 779,
+     "start_utf16": 777,
+     "end_utf16": 779,
+     "text": "US",
+     "field": "text",
+     "score": 0.9988
     },
     {
      "start": 1021,
@@ -156,7 +67,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1023,
      "text": "US",
      "field": "text",
-     "score": 0.9862
+     "score": 0.9996
     },
     {
      "start": 1179,
@@ -165,7 +76,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1181,
      "text": "US",
      "field": "text",
-     "score": 0.9992
+     "score": 0.9998
     },
     {
      "start": 1528,
@@ -174,7 +85,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1541,
      "text": "United States",
      "field": "text",
-     "score": 0.9964
+     "score": 0.9908
     }
    ],
    "derived": false,
@@ -216,7 +127,7 @@ RESPONSE: Any = json.loads(r'''{
    "text": "China",
    "label": "country",
    "score": 0.999,
-   "relevance": 0.8121,
+   "relevance": 0.8316,
    "mentions": [
     {
      "start": 362,
@@ -225,7 +136,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 367,
      "text": "China",
      "field": "text",
-     "score": 0.9833
+     "score": 0.9992
     },
     {
      "start": 584,
@@ -234,7 +145,16 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 589,
      "text": "China",
      "field": "text",
-     "score": 0.9982
+     "score": 0.9931
+    },
+    {
+     "start": 745,
+     "end": 750,
+     "start_utf16": 745,
+     "end_utf16": 750,
+     "text": "China",
+     "field": "text",
+     "score": 0.9956
     },
     {
      "start": 1186,
@@ -243,7 +163,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1191,
      "text": "China",
      "field": "text",
-     "score": 0.9888
+     "score": 0.9992
     },
     {
      "start": 1397,
@@ -252,7 +172,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1402,
      "text": "China",
      "field": "text",
-     "score": 0.9986
+     "score": 0.9992
     }
    ],
    "derived": false,
@@ -291,10 +211,86 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
+   "text": "Russia",
+   "label": "country",
+   "score": 0.999,
+   "relevance": 0.8265,
+   "mentions": [
+    {
+     "start": 57,
+     "end": 63,
+     "start_utf16": 57,
+     "end_utf16": 63,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9981
+    },
+    {
+     "start": 604,
+     "end": 610,
+     "start_utf16": 604,
+     "end_utf16": 610,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9994
+    },
+    {
+     "start": 698,
+     "end": 704,
+     "start_utf16": 698,
+     "end_utf16": 704,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9996
+    },
+    {
+     "start": 1195,
+     "end": 1201,
+     "start_utf16": 1195,
+     "end_utf16": 1201,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9993
+    },
+    {
+     "start": 1838,
+     "end": 1844,
+     "start_utf16": 1838,
+     "end_utf16": 1844,
+     "text": "Russia",
+     "field": "text",
+     "score": 0.9982
+    }
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "2017370",
+    "iso3166": "RU"
+   },
+   "country": {
+    "code": "RU",
+    "name": "Russia"
+   },
+   "confidence": 1.0,
+   "evidence": [
+    {
+     "start": 1708,
+     "end": 1715,
+     "start_utf16": 1708,
+     "end_utf16": 1715,
+     "text": "Russian",
+     "field": "text",
+     "score": 0.4,
+     "kind": "demonym",
+     "place": "Russian"
+    }
+   ]
+  },
+  {
    "text": "North Korea",
    "label": "country",
-   "score": 0.804,
-   "relevance": 0.7795,
+   "score": 0.9351,
+   "relevance": 0.8057,
    "mentions": [
     {
      "start": 1849,
@@ -303,7 +299,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1860,
      "text": "North Korea",
      "field": "text",
-     "score": 0.804
+     "score": 0.9351
     }
    ],
    "derived": false,
@@ -315,7 +311,7 @@ RESPONSE: Any = json.loads(r'''{
     "code": "KP",
     "name": "North Korea"
    },
-   "confidence": 0.804,
+   "confidence": 1.0,
    "evidence": [
     {
      "start": 119,
@@ -375,46 +371,10 @@ RESPONSE: Any = json.loads(r'''{
    ]
   },
   {
-   "text": "Joe Biden",
-   "label": "political leader",
-   "score": 0.8909,
-   "relevance": 0.7267,
-   "mentions": [
-    {
-     "start": 30,
-     "end": 39,
-     "start_utf16": 30,
-     "end_utf16": 39,
-     "text": "Joe Biden",
-     "field": "text",
-     "score": 0.8429
-    },
-    {
-     "start": 314,
-     "end": 319,
-     "start_utf16": 314,
-     "end_utf16": 319,
-     "text": "Biden",
-     "field": "text",
-     "score": 0.4086
-    },
-    {
-     "start": 531,
-     "end": 536,
-     "start_utf16": 531,
-     "end_utf16": 536,
-     "text": "Biden",
-     "field": "text",
-     "score": 0.2539
-    }
-   ],
-   "derived": false
-  },
-  {
    "text": "Ukraine",
    "label": "country",
-   "score": 0.9201,
-   "relevance": 0.7263,
+   "score": 0.9982,
+   "relevance": 0.7419,
    "mentions": [
     {
      "start": 78,
@@ -423,7 +383,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 85,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7914
+     "score": 0.9889
     },
     {
      "start": 625,
@@ -432,7 +392,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 632,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.771
+     "score": 0.9929
     },
     {
      "start": 1931,
@@ -441,7 +401,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1938,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.7539
+     "score": 0.9906
     }
    ],
    "derived": false,
@@ -458,8 +418,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Xi Jinping",
    "label": "political leader",
-   "score": 0.9169,
-   "relevance": 0.7116,
+   "score": 0.8113,
+   "relevance": 0.6905,
    "mentions": [
     {
      "start": 187,
@@ -468,7 +428,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 197,
      "text": "Xi Jinping",
      "field": "text",
-     "score": 0.8024
+     "score": 0.713
     },
     {
      "start": 324,
@@ -477,7 +437,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 326,
      "text": "Xi",
      "field": "text",
-     "score": 0.6659
+     "score": 0.5249
     },
     {
      "start": 976,
@@ -486,7 +446,34 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 978,
      "text": "Xi",
      "field": "text",
-     "score": 0.7386
+     "score": 0.3303
+    }
+   ],
+   "derived": false
+  },
+  {
+   "text": "Joe Biden",
+   "label": "political leader",
+   "score": 0.8341,
+   "relevance": 0.6733,
+   "mentions": [
+    {
+     "start": 30,
+     "end": 39,
+     "start_utf16": 30,
+     "end_utf16": 39,
+     "text": "Joe Biden",
+     "field": "text",
+     "score": 0.8032
+    },
+    {
+     "start": 314,
+     "end": 319,
+     "start_utf16": 314,
+     "end_utf16": 319,
+     "text": "Biden",
+     "field": "text",
+     "score": 0.3146
     }
    ],
    "derived": false
@@ -494,8 +481,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "White House",
    "label": "organization",
-   "score": 0.9355,
-   "relevance": 0.6598,
+   "score": 0.8823,
+   "relevance": 0.6492,
    "mentions": [
     {
      "start": 292,
@@ -504,7 +491,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 303,
      "text": "White House",
      "field": "text",
-     "score": 0.7874
+     "score": 0.7228
     },
     {
      "start": 1028,
@@ -513,7 +500,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1039,
      "text": "White House",
      "field": "text",
-     "score": 0.8936
+     "score": 0.8156
     }
    ],
    "derived": false
@@ -521,8 +508,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Peru",
    "label": "country",
-   "score": 0.9332,
-   "relevance": 0.6119,
+   "score": 0.9928,
+   "relevance": 0.6238,
    "mentions": [
     {
      "start": 201,
@@ -531,7 +518,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 205,
      "text": "Peru",
      "field": "text",
-     "score": 0.9332
+     "score": 0.9928
     }
    ],
    "derived": false,
@@ -548,8 +535,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Taiwan",
    "label": "country",
-   "score": 0.8655,
-   "relevance": 0.4132,
+   "score": 0.9984,
+   "relevance": 0.4398,
    "mentions": [
     {
      "start": 862,
@@ -558,7 +545,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 868,
      "text": "Taiwan",
      "field": "text",
-     "score": 0.8655
+     "score": 0.9984
     }
    ],
    "derived": false,
@@ -573,10 +560,63 @@ RESPONSE: Any = json.loads(r'''{
    "confidence": 1.0
   },
   {
+   "text": "Beijing",
+   "label": "location",
+   "score": 0.8337,
+   "relevance": 0.4127,
+   "mentions": [
+    {
+     "start": 817,
+     "end": 824,
+     "start_utf16": 817,
+     "end_utf16": 824,
+     "text": "Beijing",
+     "field": "text",
+     "score": 0.8337
+    }
+   ],
+   "derived": false,
+   "ids": {
+    "geonames": "1816670"
+   },
+   "country": {
+    "code": "CN",
+    "name": "China"
+   },
+   "confidence": 1.0
+  },
+  {
+   "text": "Kursk Oblast",
+   "label": "location",
+   "score": 0.831,
+   "relevance": 0.3678,
+   "mentions": [
+    {
+     "start": 1621,
+     "end": 1633,
+     "start_utf16": 1621,
+     "end_utf16": 1633,
+     "text": "Kursk Oblast",
+     "field": "text",
+     "score": 0.7173
+    },
+    {
+     "start": 1798,
+     "end": 1810,
+     "start_utf16": 1798,
+     "end_utf16": 1810,
+     "text": "Kursk Oblast",
+     "field": "text",
+     "score": 0.7365
+    }
+   ],
+   "derived": false
+  },
+  {
    "text": "Donald Trump",
    "label": "political leader",
-   "score": 0.8461,
-   "relevance": 0.3934,
+   "score": 0.6548,
+   "relevance": 0.3551,
    "mentions": [
     {
      "start": 986,
@@ -585,25 +625,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 998,
      "text": "Donald Trump",
      "field": "text",
-     "score": 0.8461
-    }
-   ],
-   "derived": false
-  },
-  {
-   "text": "New York Times",
-   "label": "organization",
-   "score": 0.9182,
-   "relevance": 0.3178,
-   "mentions": [
-    {
-     "start": 1685,
-     "end": 1699,
-     "start_utf16": 1685,
-     "end_utf16": 1699,
-     "text": "New York Times",
-     "field": "text",
-     "score": 0.9182
+     "score": 0.6548
     }
    ],
    "derived": false
@@ -611,8 +633,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "NATO",
    "label": "organization",
-   "score": 0.7385,
-   "relevance": 0.2654,
+   "score": 0.9241,
+   "relevance": 0.3025,
    "mentions": [
     {
      "start": 1813,
@@ -621,7 +643,25 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1817,
      "text": "NATO",
      "field": "text",
-     "score": 0.7385
+     "score": 0.9241
+    }
+   ],
+   "derived": false
+  },
+  {
+   "text": "New York Times",
+   "label": "organization",
+   "score": 0.5884,
+   "relevance": 0.2518,
+   "mentions": [
+    {
+     "start": 1685,
+     "end": 1699,
+     "start_utf16": 1685,
+     "end_utf16": 1699,
+     "text": "New York Times",
+     "field": "text",
+     "score": 0.5884
     }
    ],
    "derived": false
@@ -630,7 +670,7 @@ RESPONSE: Any = json.loads(r'''{
  "topics": [
   {
    "label": "North Korea",
-   "score": 0.8923,
+   "score": 0.8303,
    "evidence": [
     {
      "start": 1813,
@@ -661,7 +701,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "diplomacy",
-   "score": 0.8424,
+   "score": 0.75,
    "evidence": [
     {
      "start": 268,
@@ -692,7 +732,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "military",
-   "score": 0.5415,
+   "score": 0.5267,
    "evidence": [
     {
      "start": 268,
@@ -723,7 +763,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "Taiwan",
-   "score": 0.5408,
+   "score": 0.5228,
    "evidence": [
     {
      "start": 707,
@@ -754,7 +794,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "war in Ukraine",
-   "score": 0.5289,
+   "score": 0.5179,
    "evidence": [
     {
      "start": 1,
@@ -785,7 +825,7 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "cyberattacks",
-   "score": 0.5025,
+   "score": 0.5012,
    "evidence": [
     {
      "start": 707,
@@ -826,17 +866,17 @@ RESPONSE: Any = json.loads(r'''{
   },
   {
    "label": "location",
-   "entities": 0,
+   "entities": 2,
    "nearest_concept": "location",
    "similarity": 1.0
   }
  ],
  "model": {
   "name": "newsroom-gliner-minilm",
-  "version": "0dceedd42b6a19db",
+  "version": "79a0de7a8fbe7f3d",
   "precision": "bf16"
  },
- "labels_version": "2026.12.1",
+ "labels_version": "2026.11.1",
  "coverage": {
   "chars": 1941,
   "words": 349,
@@ -844,11 +884,11 @@ RESPONSE: Any = json.loads(r'''{
   "truncated": false
  },
  "timings_ms": {
-  "model": 69065,
-  "entities": 185,
-  "topics": 12901,
-  "total": 82151,
+  "model": 101817,
+  "entities": 503,
+  "topics": 27496,
+  "total": 129817,
   "queue": 0,
-  "request": 82271
+  "request": 130159
  }
 }''')
