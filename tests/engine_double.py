@@ -61,6 +61,7 @@ class CannedEngine:
         threshold: float | None = None,
         topic_threshold: float | None = None,
         deadline: float | None = None,
+        derive_countries: bool = True,
     ) -> list[TagResult]:
         self.calls.append(
             {
@@ -70,6 +71,7 @@ class CannedEngine:
                 "threshold": threshold,
                 "topic_threshold": topic_threshold,
                 "deadline": deadline,
+                "derive_countries": derive_countries,
             }
         )
         self.entered.set()

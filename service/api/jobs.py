@@ -23,7 +23,7 @@ from service.api.state import Engine
 from service.tagging.labels import default_labels
 from service.tagging.types import DeadlineExceeded, Document, Label
 
-OPTIONS = ("entity_labels", "topic_labels", "threshold", "topic_threshold")
+OPTIONS = ("entity_labels", "topic_labels", "threshold", "topic_threshold", "derive_countries")
 
 
 def _key(req: dict[str, Any]) -> tuple:
@@ -31,7 +31,7 @@ def _key(req: dict[str, Any]) -> tuple:
         return None if value is None else tuple(value)
 
     return (labels(req.get("entity_labels")), labels(req.get("topic_labels")),
-            req.get("threshold"), req.get("topic_threshold"))
+            req.get("threshold"), req.get("topic_threshold"), req.get("derive_countries") is not False)
 
 
 def tag_documents(
@@ -43,7 +43,7 @@ def tag_documents(
     for i, req in enumerate(requests):
         groups.setdefault(_key(req), []).append(i)
     out: list[dict | ApiError] = [time_budget_exceeded(budget_s)] * len(requests)
-    for (ent, top, threshold, topic_threshold), members in groups.items():
+    for (ent, top, threshold, topic_threshold, derive), members in groups.items():
         docs = [Document(requests[i]["text"], requests[i].get("title") or None) for i in members]
         started = time.monotonic()
         try:
@@ -54,6 +54,7 @@ def tag_documents(
                 threshold=threshold,
                 topic_threshold=topic_threshold,
                 deadline=deadline(),
+                derive_countries=derive,
             )
         except DeadlineExceeded:
             record_work(time.monotonic() - started, [])

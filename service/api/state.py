@@ -40,6 +40,7 @@ class Engine(Protocol):
         threshold: float | None = None,
         topic_threshold: float | None = None,
         deadline: float | None = None,
+        derive_countries: bool = True,
     ) -> list[TagResult]: ...
 
 
