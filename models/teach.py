@@ -185,14 +185,16 @@ class Teacher:
         self.us_states = {s["name"].lower() for s in gc.get_us_states().values()}
         self.provinces = set()
         for sub in pycountry.subdivisions:
-            if sub.country_code in {"CA", "AU", "IN", "NG", "DE", "BR", "MX", "CN", "ZA", "PK", "AR", "ES",
+            if (sub.country_code in {"CA", "AU", "IN", "NG", "DE", "BR", "MX", "CN", "ZA", "PK", "AR", "ES",
                                     "IT", "JP", "RU"} and sub.type.lower() in {
                     "province", "state", "territory", "autonomous community", "region", "prefecture",
-                    "land", "autonomous region", "municipality", "republic", "federal district"}:
+                    "land", "autonomous region", "municipality", "republic", "federal district",
+                    "union territory", "capital territory"}) or (sub.country_code == "GB" and
+                                                                 sub.type == "Two-tier county"):
                 self.provinces.add(sub.name.lower())
         self.cities = set()
         for c in gc.get_cities().values():
-            if c["population"] >= 50_000:
+            if c["population"] >= 15_000:
                 self.cities.add(c["name"].lower())
         self.cities |= CITY_EXTRA
         self.cities -= self.countries | self.us_states
