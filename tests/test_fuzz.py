@@ -57,4 +57,5 @@ schema.app = _app()
     suppress_health_check=list(HealthCheck),
 )
 def test_api_conforms_to_openapi(case: Any) -> None:
-    case.call_and_validate()
+    # identity: the in-process transport hands schemathesis gzipped bytes it does not decode.
+    case.call_and_validate(headers={"Accept-Encoding": "identity"})

@@ -31,7 +31,7 @@ RESPONSE: Any = json.loads(r'''{
    "text": "United States",
    "label": "country",
    "score": 0.999,
-   "relevance": 0.8683,
+   "relevance": 0.8837,
    "mentions": [
     {
      "start": 17,
@@ -40,7 +40,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 19,
      "text": "US",
      "field": "text",
-     "score": 0.9961
+     "score": 0.9983
     },
     {
      "start": 359,
@@ -49,7 +49,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 361,
      "text": "US",
      "field": "text",
-     "score": 0.9992
+     "score": 0.9998
     },
     {
      "start": 777,
@@ -58,7 +58,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 779,
      "text": "US",
      "field": "text",
-     "score": 0.9988
+     "score": 0.999
     },
     {
      "start": 1021,
@@ -67,7 +67,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1023,
      "text": "US",
      "field": "text",
-     "score": 0.9996
+     "score": 0.9999
     },
     {
      "start": 1179,
@@ -76,7 +76,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1181,
      "text": "US",
      "field": "text",
-     "score": 0.9998
+     "score": 0.9999
     },
     {
      "start": 1528,
@@ -85,7 +85,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1541,
      "text": "United States",
      "field": "text",
-     "score": 0.9908
+     "score": 0.998
     }
    ],
    "derived": false,
@@ -120,6 +120,17 @@ RESPONSE: Any = json.loads(r'''{
      "score": 0.85,
      "kind": "body",
      "place": "White House"
+    },
+    {
+     "start": 1685,
+     "end": 1693,
+     "start_utf16": 1685,
+     "end_utf16": 1693,
+     "text": "New York",
+     "field": "text",
+     "score": 0.95,
+     "kind": "state",
+     "place": "New York"
     }
    ]
   },
@@ -136,7 +147,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 367,
      "text": "China",
      "field": "text",
-     "score": 0.9992
+     "score": 0.9998
     },
     {
      "start": 584,
@@ -145,7 +156,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 589,
      "text": "China",
      "field": "text",
-     "score": 0.9931
+     "score": 0.999
     },
     {
      "start": 745,
@@ -154,7 +165,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 750,
      "text": "China",
      "field": "text",
-     "score": 0.9956
+     "score": 0.9994
     },
     {
      "start": 1186,
@@ -163,7 +174,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1191,
      "text": "China",
      "field": "text",
-     "score": 0.9992
+     "score": 0.9999
     },
     {
      "start": 1397,
@@ -172,7 +183,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1402,
      "text": "China",
      "field": "text",
-     "score": 0.9992
+     "score": 0.9998
     }
    ],
    "derived": false,
@@ -223,7 +234,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 63,
      "text": "Russia",
      "field": "text",
-     "score": 0.9981
+     "score": 0.9994
     },
     {
      "start": 604,
@@ -232,7 +243,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 610,
      "text": "Russia",
      "field": "text",
-     "score": 0.9994
+     "score": 0.9997
     },
     {
      "start": 698,
@@ -241,7 +252,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 704,
      "text": "Russia",
      "field": "text",
-     "score": 0.9996
+     "score": 1.0
     },
     {
      "start": 1195,
@@ -250,7 +261,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1201,
      "text": "Russia",
      "field": "text",
-     "score": 0.9993
+     "score": 0.9999
     },
     {
      "start": 1838,
@@ -259,7 +270,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1844,
      "text": "Russia",
      "field": "text",
-     "score": 0.9982
+     "score": 0.9998
     }
    ],
    "derived": false,
@@ -289,8 +300,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "North Korea",
    "label": "country",
-   "score": 0.9351,
-   "relevance": 0.8057,
+   "score": 0.8901,
+   "relevance": 0.7967,
    "mentions": [
     {
      "start": 1849,
@@ -299,7 +310,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1860,
      "text": "North Korea",
      "field": "text",
-     "score": 0.9351
+     "score": 0.8901
     }
    ],
    "derived": false,
@@ -373,8 +384,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Ukraine",
    "label": "country",
-   "score": 0.9982,
-   "relevance": 0.7419,
+   "score": 0.9987,
+   "relevance": 0.742,
    "mentions": [
     {
      "start": 78,
@@ -383,7 +394,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 85,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.9889
+     "score": 0.9822
     },
     {
      "start": 625,
@@ -392,7 +403,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 632,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.9929
+     "score": 0.9817
     },
     {
      "start": 1931,
@@ -401,7 +412,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1938,
      "text": "Ukraine",
      "field": "text",
-     "score": 0.9906
+     "score": 0.9951
     }
    ],
    "derived": false,
@@ -418,8 +429,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Xi Jinping",
    "label": "political leader",
-   "score": 0.8113,
-   "relevance": 0.6905,
+   "score": 0.9156,
+   "relevance": 0.7114,
    "mentions": [
     {
      "start": 187,
@@ -428,7 +439,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 197,
      "text": "Xi Jinping",
      "field": "text",
-     "score": 0.713
+     "score": 0.8451
     },
     {
      "start": 324,
@@ -437,7 +448,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 326,
      "text": "Xi",
      "field": "text",
-     "score": 0.5249
+     "score": 0.6019
     },
     {
      "start": 976,
@@ -446,34 +457,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 978,
      "text": "Xi",
      "field": "text",
-     "score": 0.3303
-    }
-   ],
-   "derived": false
-  },
-  {
-   "text": "Joe Biden",
-   "label": "political leader",
-   "score": 0.8341,
-   "relevance": 0.6733,
-   "mentions": [
-    {
-     "start": 30,
-     "end": 39,
-     "start_utf16": 30,
-     "end_utf16": 39,
-     "text": "Joe Biden",
-     "field": "text",
-     "score": 0.8032
-    },
-    {
-     "start": 314,
-     "end": 319,
-     "start_utf16": 314,
-     "end_utf16": 319,
-     "text": "Biden",
-     "field": "text",
-     "score": 0.3146
+     "score": 0.4412
     }
    ],
    "derived": false
@@ -481,8 +465,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "White House",
    "label": "organization",
-   "score": 0.8823,
-   "relevance": 0.6492,
+   "score": 0.9803,
+   "relevance": 0.6688,
    "mentions": [
     {
      "start": 292,
@@ -491,7 +475,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 303,
      "text": "White House",
      "field": "text",
-     "score": 0.7228
+     "score": 0.8825
     },
     {
      "start": 1028,
@@ -500,7 +484,34 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1039,
      "text": "White House",
      "field": "text",
-     "score": 0.8156
+     "score": 0.9647
+    }
+   ],
+   "derived": false
+  },
+  {
+   "text": "Joe Biden",
+   "label": "political leader",
+   "score": 0.7974,
+   "relevance": 0.666,
+   "mentions": [
+    {
+     "start": 30,
+     "end": 39,
+     "start_utf16": 30,
+     "end_utf16": 39,
+     "text": "Joe Biden",
+     "field": "text",
+     "score": 0.7543
+    },
+    {
+     "start": 314,
+     "end": 319,
+     "start_utf16": 314,
+     "end_utf16": 319,
+     "text": "Biden",
+     "field": "text",
+     "score": 0.3514
     }
    ],
    "derived": false
@@ -508,8 +519,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Peru",
    "label": "country",
-   "score": 0.9928,
-   "relevance": 0.6238,
+   "score": 0.9943,
+   "relevance": 0.6241,
    "mentions": [
     {
      "start": 201,
@@ -518,7 +529,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 205,
      "text": "Peru",
      "field": "text",
-     "score": 0.9928
+     "score": 0.9943
     }
    ],
    "derived": false,
@@ -531,6 +542,24 @@ RESPONSE: Any = json.loads(r'''{
     "name": "Peru"
    },
    "confidence": 1.0
+  },
+  {
+   "text": "Voice of America",
+   "label": "organization",
+   "score": 0.5053,
+   "relevance": 0.52,
+   "mentions": [
+    {
+     "start": 250,
+     "end": 266,
+     "start_utf16": 250,
+     "end_utf16": 266,
+     "text": "Voice of America",
+     "field": "text",
+     "score": 0.5053
+    }
+   ],
+   "derived": false
   },
   {
    "text": "Taiwan",
@@ -562,8 +591,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "Beijing",
    "label": "location",
-   "score": 0.8337,
-   "relevance": 0.4127,
+   "score": 0.8705,
+   "relevance": 0.42,
    "mentions": [
     {
      "start": 817,
@@ -572,7 +601,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 824,
      "text": "Beijing",
      "field": "text",
-     "score": 0.8337
+     "score": 0.8705
     }
    ],
    "derived": false,
@@ -586,37 +615,10 @@ RESPONSE: Any = json.loads(r'''{
    "confidence": 1.0
   },
   {
-   "text": "Kursk Oblast",
-   "label": "location",
-   "score": 0.831,
-   "relevance": 0.3678,
-   "mentions": [
-    {
-     "start": 1621,
-     "end": 1633,
-     "start_utf16": 1621,
-     "end_utf16": 1633,
-     "text": "Kursk Oblast",
-     "field": "text",
-     "score": 0.7173
-    },
-    {
-     "start": 1798,
-     "end": 1810,
-     "start_utf16": 1798,
-     "end_utf16": 1810,
-     "text": "Kursk Oblast",
-     "field": "text",
-     "score": 0.7365
-    }
-   ],
-   "derived": false
-  },
-  {
    "text": "Donald Trump",
    "label": "political leader",
-   "score": 0.6548,
-   "relevance": 0.3551,
+   "score": 0.8659,
+   "relevance": 0.3974,
    "mentions": [
     {
      "start": 986,
@@ -625,7 +627,34 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 998,
      "text": "Donald Trump",
      "field": "text",
-     "score": 0.6548
+     "score": 0.8659
+    }
+   ],
+   "derived": false
+  },
+  {
+   "text": "Kursk Oblast",
+   "label": "location",
+   "score": 0.926,
+   "relevance": 0.3868,
+   "mentions": [
+    {
+     "start": 1621,
+     "end": 1633,
+     "start_utf16": 1621,
+     "end_utf16": 1633,
+     "text": "Kursk Oblast",
+     "field": "text",
+     "score": 0.8693
+    },
+    {
+     "start": 1798,
+     "end": 1810,
+     "start_utf16": 1798,
+     "end_utf16": 1810,
+     "text": "Kursk Oblast",
+     "field": "text",
+     "score": 0.8673
     }
    ],
    "derived": false
@@ -633,8 +662,8 @@ RESPONSE: Any = json.loads(r'''{
   {
    "text": "NATO",
    "label": "organization",
-   "score": 0.9241,
-   "relevance": 0.3025,
+   "score": 0.9836,
+   "relevance": 0.3144,
    "mentions": [
     {
      "start": 1813,
@@ -643,25 +672,7 @@ RESPONSE: Any = json.loads(r'''{
      "end_utf16": 1817,
      "text": "NATO",
      "field": "text",
-     "score": 0.9241
-    }
-   ],
-   "derived": false
-  },
-  {
-   "text": "New York Times",
-   "label": "organization",
-   "score": 0.5884,
-   "relevance": 0.2518,
-   "mentions": [
-    {
-     "start": 1685,
-     "end": 1699,
-     "start_utf16": 1685,
-     "end_utf16": 1699,
-     "text": "New York Times",
-     "field": "text",
-     "score": 0.5884
+     "score": 0.9836
     }
    ],
    "derived": false
@@ -873,7 +884,7 @@ RESPONSE: Any = json.loads(r'''{
  ],
  "model": {
   "name": "newsroom-gliner-minilm",
-  "version": "79a0de7a8fbe7f3d",
+  "version": "3409c097cddd4fa8",
   "precision": "bf16"
  },
  "labels_version": "2026.11.1",
@@ -884,11 +895,11 @@ RESPONSE: Any = json.loads(r'''{
   "truncated": false
  },
  "timings_ms": {
-  "model": 101817,
-  "entities": 503,
-  "topics": 27496,
-  "total": 129817,
+  "model": 584,
+  "entities": 6,
+  "topics": 260,
+  "total": 851,
   "queue": 0,
-  "request": 130159
+  "request": 863
  }
 }''')
