@@ -3,14 +3,13 @@ test double engine) and over scripted transports for the retry rules."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import formatdate
 
 import pytest
 from engine_double import CannedEngine
 from flask import Flask
-from werkzeug.serving import make_server
+from live import served
 
 from service.backfill.backends import AppTransport
 from service.client import ProblemError, Reply, TaggerClient, retry_after_seconds
@@ -21,14 +20,8 @@ TEXT = "Joe Biden met Xi Jinping in Lima, Peru."
 @pytest.fixture
 def live_url(make_app: Callable[..., Flask]) -> Iterator[str]:
     """The app with a ``CannedEngine`` behind a real threaded HTTP server on a free port."""
-    server = make_server("127.0.0.1", 0, make_app(API_KEYS=["k1"]), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with served(make_app(API_KEYS=["k1"])) as url:
+        yield url
 
 
 class Scripted:

@@ -13,13 +13,13 @@ import json
 import os
 import re
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from engine_double import CannedEngine
+from live import served
 
 from service import create_app
 
@@ -86,17 +86,9 @@ def _browser():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def live_url() -> Iterator[str]:
     """The app (test double engine, API key ``ed-key``) on a free port, in a thread."""
-    from werkzeug.serving import make_server
-
     app = create_app({"ENGINE": CannedEngine(), "API_KEYS": "ed-key", "ACCESS_LOG": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

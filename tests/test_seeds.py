@@ -18,14 +18,13 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from conftest import SEEDS, SHARED
 from flask import Flask
-from werkzeug.serving import make_server
+from live import served
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -343,14 +342,8 @@ def test_spelled_out_names_are_found_where_written(answers):
 @pytest.fixture(scope="module")
 def live_url(real_app: Flask) -> Iterator[str]:
     """The real app served over HTTP on a free local port, for the evaluation's own client."""
-    server = make_server("127.0.0.1", 0, real_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with served(real_app, join_s=10) as url:
+        yield url
 
 
 def test_quality_floor_through_the_evaluation_scorer(request):
