@@ -25,7 +25,7 @@ from service.tagging.topics import (
     _same_word,
     _Unit,
     borrowed_description,
-    relevance,
+    label_lean,
     sentence_z,
 )
 from service.tagging.types import Label, Topic
@@ -55,23 +55,23 @@ def test_sentence_z_ignores_each_sentence_scale_and_offset() -> None:
     assert np.allclose(sentence_z(sims).mean(1), 0.0, atol=1e-6)
 
 
-def test_relevance_counts_sentences_not_cosines() -> None:
+def test_lean_counts_sentences_not_cosines() -> None:
     # labels: technology, entertainment, three others; eight sentences lean a little to
     # technology, two are strongly about music
-    lean = [0.35, 0.30, 0.25, 0.25, 0.25]
+    tech = [0.35, 0.30, 0.25, 0.25, 0.25]
     music = [0.20, 0.90, 0.20, 0.20, 0.20]
-    sims = np.array([lean] * 8 + [music] * 2)
+    sims = np.array([tech] * 8 + [music] * 2)
     assert int(np.argmax(sims.mean(0))) == 1  # a mean of raw cosines: entertainment
     r = sentence_z(sims).mean(0)
     assert int(np.argmax(r)) == 0  # one vote per sentence: technology
     assert r[0] == pytest.approx((8 * 1.75 - 2 * 0.5) / 10, abs=1e-3)
-    # relevance() is this statistic on unit vectors
+    # label_lean() is this statistic on unit vectors
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(6, 8))
     labs = rng.normal(size=(4, 8))
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     labs /= np.linalg.norm(labs, axis=1, keepdims=True)
-    assert np.allclose(relevance(emb, labs), sentence_z(emb @ labs.T).mean(0))
+    assert np.allclose(label_lean(emb, labs), sentence_z(emb @ labs.T).mean(0))
 
 
 def test_borrowed_description_exact_plural_and_part() -> None:
@@ -179,21 +179,21 @@ def _hand(scorer: TopicScorer, sentences: list[str], threshold: float | None = N
 # calibrated score is 1 / (1 + exp(-2.45 (z - 1.69))): 0.3372 for z = 1.4142, 0.0028 for -0.7071.
 
 
-def test_z_score_relevance_and_logistic_by_hand(hand_scorer: TopicScorer) -> None:
+def test_z_score_lean_and_logistic_by_hand(hand_scorer: TopicScorer) -> None:
     # one sentence, on alpha's axis, naming no label: the logistic alone
     assert _hand(hand_scorer, ["Stocks fell sharply."], threshold=0.0) == {
         "alpha": 0.3372,
         "beta": 0.0028,
         "gamma": 0.0028,
     }
-    # two sentences, one vote each: relevance (0.3536, 0.3536, -0.7071) standardises (std 0.5) to
+    # two sentences, one vote each: lean (0.3536, 0.3536, -0.7071) standardises (std 0.5) to
     # z = (0.7071, 0.7071, -1.4142): scores 1 / (1 + exp(2.4081)) = 0.0826 and 1 / (1 + exp(7.6053))
     assert _hand(hand_scorer, ["Stocks fell.", "Goals came late."], threshold=0.0) == {
         "alpha": 0.0826,
         "beta": 0.0826,
         "gamma": 0.0005,
     }
-    # three sentences on alpha's axis and one on beta's: relevance ((3 sqrt 2 - 1/sqrt 2) / 4,
+    # three sentences on alpha's axis and one on beta's: lean ((3 sqrt 2 - 1/sqrt 2) / 4,
     # (sqrt 2 - 3/sqrt 2) / 4, -1/sqrt 2) = (0.8839, -0.1768, -0.7071), standardised
     # z = (1.3363, -0.2673, -1.0690): the sentence count decides, not one sentence's strength
     sentences = ["Stocks fell.", "Stocks rose.", "Stocks closed.", "Goals came."]
@@ -217,7 +217,7 @@ def test_a_label_named_in_the_text_is_lifted_just_over_the_threshold(hand_scorer
 def test_a_named_label_keeps_a_higher_score_of_its_own(hand_scorer: TopicScorer) -> None:
     # alpha named and dominant: max(0.3372, 0.5 + 0.0337, 0.6) = 0.6; a named label whose own
     # score is above its lift keeps it (two alpha sentences and one naming gamma on gamma's axis:
-    # relevance (0.7071, -0.7071, 0) standardised z = (1.2247, -1.2247, 0): gamma 0.0157 -> 0.5016)
+    # lean (0.7071, -0.7071, 0) standardised z = (1.2247, -1.2247, 0): gamma 0.0157 -> 0.5016)
     assert _hand(hand_scorer, ["Alpha rose."]) == {"alpha": 0.6}
     assert _hand(hand_scorer, ["Stocks fell.", "Stocks rose.", "Rain fell on gamma."], threshold=0.0) == {
         "alpha": 0.6,

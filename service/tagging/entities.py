@@ -12,9 +12,9 @@ The steps, each a function below so tests can feed hand-made spans without a mod
 
    - the same name after normalisation (case, punctuation, possessive, leading titles:
      "President Joe Biden" and "Joe Biden" share the key "joe biden");
-   - a curated alias table of very common country short forms (:data:`COUNTRY_ALIASES`:
-     "U.S.", "US", "USA", "America" -> "United States"); it is deliberately small, a gazetteer of
-     news shorthand, not a knowledge base;
+   - a curated alias table of very common country short forms (:data:`COUNTRY_ALIASES`, in
+     ``data/name_words.json``: "U.S.", "US", "USA", "America" -> "United States"); it is
+     deliberately small, a gazetteer of news shorthand, not a knowledge base;
    - a shorter person name that is the last word (surname) or first word (Chinese family name:
      "Xi") of a longer person name in the same article joins it; with several candidates, the one
      named most recently before the short mention (else the first after it);
@@ -34,8 +34,10 @@ The steps, each a function below so tests can feed hand-made spans without a mod
    little, and it never reaches 1 from many weak mentions. A caller's threshold applies to this
    score (the engine collects mentions from half the threshold): one mention at 0.4 is not an
    entity at threshold 0.5, two are (0.52).
-6. Relevance in [0, 1]: ``0.35 * frequency + 0.25 * earliness + 0.2 * prominence + 0.2 * score``
-   where frequency is ``log(1 + n) / log(11)`` capped at 1 (ten mentions saturate), earliness is
+6. Relevance in [0, 1], an entity's ``relevance`` on the wire: how central the entity is to the
+   article (how sure the model is, is the score).
+   ``0.35 * frequency + 0.25 * earliness + 0.2 * prominence + 0.2 * score`` where frequency is
+   ``log(1 + n) / log(11)`` capped at 1 (ten mentions saturate), earliness is
    ``1 - first_offset / len(text)``, prominence is 1 for a title mention, 0.5 for a mention in the
    lead (first 400 characters) and 0 otherwise. Entities are sorted by relevance, then first position.
 """
@@ -50,47 +52,34 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from service.tagging.names import WORDS, acronym_in
 from service.tagging.types import Entity, Mention
 
 LEADER_LABEL = "political leader"
 COUNTRY_LABEL = "country"
 
+# The word tables (data/name_words.json, read once by service.tagging.names; each table's "why"
+# there says what it is for).
+PERSON_TITLES = WORDS.person_titles
+LEADER_TITLES = WORDS.leader_titles
+STOPWORDS = WORDS.stopwords
+COUNTRY_ALIASES = WORDS.country_aliases
+_PERSON_WORDS = WORDS.person_words
+_NAME_KIND_WORDS = WORDS.name_kind_words
+_CONNECTORS = WORDS.connectors
+_TITLE_WORDS = frozenset(w for t in (*PERSON_TITLES, *LEADER_TITLES) for w in re.findall(r"[a-z]+", t))
+LEAD_CHARS = 400
 
-def _table(spec: str) -> tuple[str, ...]:
-    """Entries of a "|"-separated table written across lines."""
-    return tuple(e.strip() for e in spec.split("|") if e.strip())
-
-
-# Titles and honorifics that introduce a person's name without being part of it (lower case; a
-# multi-word title is one alternative). Up to three qualifier words may precede them ("U.S.",
-# "Chinese", "Bank of England", "former"), and several may follow each other ("Vice President").
-PERSON_TITLES = _table(
-    """president | president-elect | vice | prime minister | minister | premier | chancellor |
-    secretary of state | secretary of defense | secretary of defence | secretary-general |
-    secretary general | secretary | senator | sen. | sen | congressman | congresswoman | rep. |
-    representative | governor | gov. | mayor | speaker | leader | king | queen | emperor | pope |
-    ayatollah | sheikh | sultan | chairman | chairwoman | chair | attorney general | surgeon general |
-    major general | lieutenant general | brigadier general | general | gen. | admiral | colonel | col. |
-    captain | capt. | mr. | mr | mrs. | mrs | ms. | ms | miss | dr. | dr | prof. | professor | sir |
-    dame | lord | lady | spokesperson | spokesman | spokeswoman | ambassador | envoy | director | ceo |
-    founder | judge | justice | lawmaker | mp | mep | pm | dictator | strongman | taoiseach | deputy |
-    chief | head | crown prince | prince | princess | coach | manager | striker"""
-)
+# Up to three qualifier words may precede a title ("U.S.", "Chinese", "Bank of England", "former"),
+# and several titles may follow each other ("Vice President"). Longest alternatives first, so a
+# multi-word title wins over its first word.
 _TITLE_ALT = "|".join(sorted((re.escape(t) for t in PERSON_TITLES), key=len, reverse=True))
 _TITLE_PREFIX = re.compile(
     r"^(?:(?:former|then|acting|late|the|ex-)\s+)*(?:\S+\s+){0,3}?(?i:" + _TITLE_ALT + r")"
     r"(?:\s+(?:(?:of|for)\s+\S+\s+)?(?i:" + _TITLE_ALT + r"))*\s+(?=\S)",
     re.IGNORECASE,
 )
-# Titles that make a person a political leader when they introduce the name, or follow it in
-# apposition ("Olaf Scholz, Germany's chancellor").
-LEADER_TITLES = _table(
-    """president | president-elect | vice president | prime minister | premier | chancellor | leader |
-    secretary of state | foreign secretary | home secretary | defense secretary | defence secretary |
-    minister | senator | sen. | congressman | congresswoman | governor | gov. | mayor | speaker | king |
-    queen | emperor | ayatollah | dictator | taoiseach | lawmaker | mp | secretary-general |
-    head of state | head of government | pm | supreme leader | crown prince | sultan"""
-)
+# A leader title before the name, or after it in apposition ("Olaf Scholz, Germany's chancellor").
 _LEADER_ALT = "|".join(sorted((re.escape(t) for t in LEADER_TITLES), key=len, reverse=True))
 _LEADER_BEFORE = re.compile(r"(?i:\b(?:" + _LEADER_ALT + r"))\s*$")
 _LEADER_AFTER = re.compile(
@@ -103,61 +92,6 @@ _LEADER_CONTEXT_AFTER = re.compile(
     r"|\s+(?:will\s+|is\s+to\s+)?(?:takes?|took|taking|assumes?|assumed|assuming)\s+office\b"
     r"|\s+(?:was|is|will\s+be)\s+sworn\s+in\b)"
 )
-STOPWORDS = frozenset(
-    _table(
-        """a | an | the | this | that | these | those | of | in | on | at | to | for | from | by | with |
-        and | or | but | as | is | are | was | were | be | it | its | he | she | they | them | his | her |
-        their | we | our | you | your | i | me | my | who | whom | which | what | when | where | why |
-        how | all | any | some | no | not | one | two | new | other | said | says | also | than | then |
-        there | here | up | down | out | over | about | after | before | into | more | most | many |
-        much | such | only | own | same | so | very | can | will | just | do | does | did"""
-    )
-)
-# A small, curated table of very common short forms of countries in news copy (and their formal
-# names), normalised key (see :func:`norm`) -> canonical name. It is a gazetteer of news shorthand,
-# not a knowledge base: anything else is grouped by the rules, not by lookup.
-COUNTRY_ALIASES = {
-    **dict.fromkeys(
-        ["us", "u s", "usa", "u s a", "united states", "united states of america", "america"], "United States"
-    ),
-    **dict.fromkeys(["uk", "u k", "britain", "great britain", "united kingdom"], "United Kingdom"),
-    **dict.fromkeys(["prc", "people s republic of china", "mainland china"], "China"),
-    "russian federation": "Russia",
-    **dict.fromkeys(["dprk", "democratic people s republic of korea"], "North Korea"),
-    **dict.fromkeys(["rok", "republic of korea"], "South Korea"),
-    "uae": "United Arab Emirates",
-    "republic of china": "Taiwan",
-    **dict.fromkeys(["holland", "netherlands"], "Netherlands"),
-}
-# Words of a caller's label that say it names people (for name-part joining and the leader rule).
-_PERSON_WORDS = frozenset(
-    _table(
-        """person | people | persons | individual | individuals | human | humans | leader | leaders |
-        politician | politicians | head | athlete | player | players | ceo | executive | minister |
-        president | journalist | author | actor | actress | artist | celebrity | name | names | official |
-        officials | spokesperson | statesman"""
-    )
-)
-# Words of a caller's label that say it names places or bodies (proper names, like people).
-_NAME_KIND_WORDS = frozenset(
-    _table(
-        """country | countries | nation | nations | state | states | organization | organizations |
-        organisation | organisations | company | companies | institution | institutions | agency |
-        agencies | party | parties | body | corporation | location | locations | place | places | city |
-        cities | region | regions | geographic | geographical | area | team | club | newspaper | outlet |
-        university | government"""
-    )
-)
-# Lower-case words that occur inside proper names ("University of Houston", "Ludwig van Beethoven").
-_CONNECTORS = frozenset(
-    _table(
-        """of | the | and | for | on | upon | in | at | de | du | des | da | do | dos | das | la | le | les |
-        von | van | der | den | al | el | bin | ibn | y | e | di | del | della | und | zu | sur | au | aux |
-        ben | st. | &"""
-    )
-)
-LEAD_CHARS = 400
-_TITLE_WORDS = frozenset(w for t in (*PERSON_TITLES, *LEADER_TITLES) for w in re.findall(r"[a-z]+", t))
 
 
 @dataclass(frozen=True)
@@ -373,11 +307,6 @@ def _initials(name: str) -> set[str]:
     return {a for a in out if len(a) >= 2}
 
 
-def _acronym(text: str) -> str | None:
-    s = text.replace(".", "")
-    return s if 2 <= len(s) <= 6 and s.isalpha() and s.isupper() else None
-
-
 _DEFINITION = re.compile(r"\(\s*((?:[A-Z]\.?){2,6})\s*\)")
 
 
@@ -469,7 +398,7 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
     # 3. acronyms
     linked_before = _acronym_definitions(text)
     for k, g in groups:
-        acr = _acronym(g.mentions[0].text)
+        acr = acronym_in(g.mentions[0].text)
         if not acr or k in parent or person[k] or k.startswith("alias:"):
             continue
         for other, og in groups:
@@ -590,7 +519,7 @@ def canonical_name(g: _Group, person: bool) -> str:
         longest = max(len(f.split()) for f in forms)
         forms = [f for f in forms if len(f.split()) == longest]
     else:
-        full = [f for f in forms if not _acronym(f)]
+        full = [f for f in forms if not acronym_in(f)]
         forms = full or forms
     return min(forms, key=lambda f: (-counts[f][0], -len(f), counts[f][1]))
 
@@ -610,7 +539,11 @@ def entity_score(scores: Iterable[float]) -> float:
 
 
 def relevance(mentions: Sequence[Mention], score: float, text_len: int) -> float:
-    """Relevance in [0, 1] from mention count, first position, title/lead presence and score."""
+    """How central an entity is to its article, in [0, 1] (an entity's ``relevance`` in responses),
+    from mention count, first position, title/lead presence and score (module docstring, step 6).
+
+    Topics have no relevance: their one figure is ``score``; what the topic scorer averages over
+    sentences is a label's *lean* (:func:`service.tagging.topics.label_lean`)."""
     n = len(mentions)
     freq = min(1.0, math.log1p(n) / math.log(11))
     body = [m.start for m in mentions if m.field == "text"]

@@ -10,12 +10,19 @@ trained on (``data/concepts.json``, ``{"version", "concepts": {concept: [wording
 by the model's recipe) once, with the service's sentence encoder (all-MiniLM-L6-v2), and says for
 any label name which trained concept is nearest and how near (cosine similarity of unit vectors), so
 a client can warn its editor when a label is far from anything the model learnt.
+
+Words: :data:`WORDS` holds the word tables that entities and topics read (titles, stopwords, name
+connectors, country aliases: ``data/name_words.json``, read once at import), and the word helpers
+both use live here: :func:`stem`, :func:`acronym_in` (a name written as an acronym) and
+:func:`acronym_of` (the acronym a label name makes). :func:`as_labels` is the one way a label list
+from a caller (names or :class:`Label`, possibly repeated) becomes unique labels.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -23,6 +30,92 @@ from typing import Any
 import numpy as np
 
 from service.tagging.types import Label
+
+
+@dataclass(frozen=True)
+class Words:
+    """The word tables of ``data/name_words.json`` (each table's ``why`` there says what it is for)."""
+
+    person_titles: tuple[str, ...]
+    leader_titles: tuple[str, ...]
+    stopwords: frozenset[str]
+    person_words: frozenset[str]
+    name_kind_words: frozenset[str]
+    connectors: frozenset[str]
+    label_stopwords: frozenset[str]
+    country_aliases: dict[str, str]  # normalised key -> canonical country name
+
+
+def load_words() -> Words:
+    """``data/name_words.json`` as :class:`Words`."""
+    raw = json.loads(resources.files("service.tagging").joinpath("data/name_words.json").read_text("utf-8"))
+
+    def words(table: str) -> list[str]:
+        return list(raw[table]["words"])
+
+    return Words(
+        # tuples: the title alternations are built from them in this order
+        person_titles=tuple(words("person_titles")),
+        leader_titles=tuple(words("leader_titles")),
+        stopwords=frozenset(words("stopwords")),
+        person_words=frozenset(words("person_words")),
+        name_kind_words=frozenset(words("name_kind_words")),
+        connectors=frozenset(words("connectors")),
+        label_stopwords=frozenset(words("label_stopwords")),
+        country_aliases={
+            key: name for name, keys in raw["country_aliases"]["names"].items() for key in keys
+        },
+    )
+
+
+WORDS = load_words()
+
+# A word of a label name or a sentence, for topic matching: letters and digits, with an inner
+# apostrophe ("Xi's", "don't").
+WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
+
+
+def stem(word: str) -> str:
+    """A light stemmer, enough to match label words with their inflections."""
+    w = word.lower().replace("\u2019", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suffix in ("ies", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
+            w = w[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return w
+
+
+def acronym_in(text: str) -> str | None:
+    """``text`` as an acronym (dots dropped: "U.S." -> "US") when it is written as one: 2 to 6
+    capital letters; else None."""
+    s = text.replace(".", "")
+    return s if 2 <= len(s) <= 6 and s.isalpha() and s.isupper() else None
+
+
+def acronym_of(name: str) -> str | None:
+    """The acronym a label name of 2 to 4 content words makes ("artificial intelligence" -> "AI");
+    else None."""
+    words = [w for w in WORD.findall(name) if w.lower() not in WORDS.label_stopwords]
+    if 2 <= len(words) <= 4:
+        return "".join(w[0].upper() for w in words)
+    return None
+
+
+def as_labels(labels: Iterable[Label | str] | None, default: Sequence[Label] = ()) -> list[Label]:
+    """A caller's labels as :class:`Label` objects, each name once (its first occurrence wins);
+    ``None`` means ``default``."""
+    if labels is None:
+        return list(default)
+    out: list[Label] = []
+    seen = set()
+    for lab in labels:
+        label = lab if isinstance(lab, Label) else Label(str(lab))
+        if label.name not in seen:
+            seen.add(label.name)
+            out.append(label)
+    return out
 
 
 def canonical_order(labels: Sequence[Label], defaults: Sequence[Label]) -> list[Label]:

@@ -11,7 +11,11 @@ Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README
    "sports" for "sport"). Label vectors are cached (LRU keyed by name and description).
 3. Each sentence's cosines to all labels (the caller's together with the whole default taxonomy)
    are standardised across those labels: how much more the sentence is about this label than about
-   the others. A label's *relevance* ``r`` is the mean of these sentence z-scores over the article.
+   the others. A label's *lean* ``r`` (:func:`label_lean`) is the mean of these sentence z-scores
+   over the article: how much more, sentence by sentence, the article is about this label than
+   about the others. (Not the entities' *relevance*, :func:`service.tagging.entities.relevance`,
+   which says how central an entity is to the article; a topic's only figure on the wire is its
+   ``score``.)
    Standardising per sentence first gives every sentence one vote of the same size: a label most
    sentences lean towards outranks one that two or three sentences are strongly about (a technology
    story with two sentences on music stays technology), where a mean of raw cosines lets the few
@@ -54,6 +58,7 @@ import torch
 
 from service.tagging.embedder import SentenceEncoder
 from service.tagging.labels import default_labels
+from service.tagging.names import WORD, WORDS, acronym_of, as_labels, stem
 from service.tagging.types import Evidence, Label, Topic
 
 DEFAULT_THRESHOLD = 0.5
@@ -78,11 +83,6 @@ PROMPTS = (
     "{}",
 )
 
-_STOP = frozenset(
-    {"a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "with", "by", "from", "the", "its"}
-    | {"their", "against", "about", "over", "into", "between"}
-)
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?")
 
 
 @dataclass(frozen=True)
@@ -93,18 +93,6 @@ class _Unit:
     start: int
     end: int
     text: str
-
-
-def _stem(word: str) -> str:
-    """A light stemmer, enough to match label words with their inflections."""
-    w = word.lower().replace("\u2019", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    for suffix in ("ies", "es", "s"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
-            w = w[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    return w
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -121,7 +109,7 @@ def _same_word(a: str, b: str) -> bool:
 
 
 def _content_words(name: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(name) if w.lower() not in _STOP]
+    return [stem(w) for w in WORD.findall(name) if w.lower() not in WORDS.label_stopwords]
 
 
 def _name_parts(name: str) -> list[str]:
@@ -136,12 +124,12 @@ def _lexical_keys(name: str) -> list[tuple[list[str], str | None]]:
     for part in dict.fromkeys([name, *_name_parts(name)]):
         words_ = _content_words(part)
         if words_:
-            keys.append((words_, _acronym(part)))
+            keys.append((words_, acronym_of(part)))
     return keys
 
 
 def _norm_name(name: str) -> str:
-    return " ".join(_stem(w) for w in _WORD.findall(name))
+    return " ".join(stem(w) for w in WORD.findall(name))
 
 
 def borrowed_description(name: str) -> str | None:
@@ -289,7 +277,7 @@ class TopicScorer:
         threshold: float | None = None,
     ) -> list[Topic]:
         """Topics among ``labels`` that apply to the article, best first, each with evidence."""
-        labels = _dedupe(labels)
+        labels = as_labels(labels)
         units = _units(text, sentences, title)
         if not labels or not units:
             return []
@@ -331,7 +319,7 @@ class TopicScorer:
         doc_vec: np.ndarray | None,
     ) -> np.ndarray:
         """:meth:`label_z` from the sentence z-scores over the caller's then the kept reference labels."""
-        z_all = _standardise(sent_z_all.mean(0))  # relevance(), standardised
+        z_all = _standardise(sent_z_all.mean(0))  # label_lean(), standardised
         if doc_vec is not None and self.doc_encoder is not None:
             doc_every = np.concatenate(
                 [self.label_vectors(self._resolve(labels), self.doc_encoder), self._doc_reference[keep]]
@@ -357,7 +345,7 @@ class TopicScorer:
         all_sims = emb @ every.T  # (units, candidate + reference labels)
         sims = all_sims[:, : len(labels)]
         # per sentence: how far each label stands out among all labels (the evidence, and the
-        # relevance behind the labels' z-scores)
+        # lean behind the labels' z-scores)
         sent_z_all = sentence_z(all_sims)
         sent_z = sent_z_all[:, : len(labels)]
         z = self._z(sent_z_all, labels, keep, doc_vec)
@@ -398,9 +386,14 @@ def sentence_z(sims: np.ndarray) -> np.ndarray:
     return (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
 
 
-def relevance(emb: np.ndarray, label_vecs: np.ndarray) -> np.ndarray:
-    """Per label: the mean over sentences of the sentence's z-score for it among ``label_vecs``."""
+def label_lean(emb: np.ndarray, label_vecs: np.ndarray) -> np.ndarray:
+    """Per label, how far the article leans towards it: the mean over sentences (rows of ``emb``)
+    of the sentence's z-score for the label among ``label_vecs`` (step 3 of the module docstring)."""
     return sentence_z(emb @ label_vecs.T).mean(0)
+
+
+# label_lean's old name: bench/topics_bbc.py still calls it; drop this line with that call.
+relevance = label_lean
 
 
 def _prompts(label: Label) -> list[str]:
@@ -409,16 +402,6 @@ def _prompts(label: Label) -> list[str]:
         out += [p.format(f"{label.name}: {label.description}") for p in PROMPTS]
     else:
         out += out
-    return out
-
-
-def _dedupe(labels: Sequence[Label]) -> list[Label]:
-    seen: set[str] = set()
-    out = []
-    for lab in labels:
-        if lab.name not in seen:
-            seen.add(lab.name)
-            out.append(lab)
     return out
 
 
@@ -434,21 +417,14 @@ def _units(text: str, sentences: Sequence[tuple[int, int]], title: str | None) -
     return units
 
 
-def _acronym(name: str) -> str | None:
-    words = [w for w in _WORD.findall(name) if w.lower() not in _STOP]
-    if 2 <= len(words) <= 4:
-        return "".join(w[0].upper() for w in words)
-    return None
-
-
 def _lexical_hits(keys: list[tuple[list[str], str | None]], units: Sequence[_Unit]) -> list[int]:
     """Indices of the units that name the label: all words of one key together, or its acronym."""
     if not keys:
         return []
     hits = []
     for i, u in enumerate(units):
-        raw = _WORD.findall(u.text)
-        toks = [_stem(w) for w in raw]
+        raw = WORD.findall(u.text)
+        toks = [stem(w) for w in raw]
         # also joined neighbours: "cyber attacks" -> "cyberattack"
         toks += [a + b for a, b in itertools.pairwise(toks)]
         for words_, acronym in keys:
