@@ -10,7 +10,7 @@ splitter, warm-up, self-test) and the topic scorer once. Per request it
    (:mod:`service.tagging.windows`) that fit the model's 384 words and 512 sub-word tokens;
 3. runs the windows of every document of the request through the model in batches, sorted by
    length so padding stays small, under ``torch.inference_mode`` (and bf16 autocast where the CPU
-   has it, see :mod:`service.tagging.loading`), checking the deadline between batches;
+   has it, see :mod:`service.tagging.precision`), checking the deadline between batches;
 4. maps each span back to document offsets (window start + offset in the window), merges what the
    overlaps found twice and groups, labels and ranks the entities (:mod:`service.tagging.entities`);
 5. resolves places with the embedded gazetteer: ids, countries, corrections, datelines and the
@@ -20,9 +20,6 @@ splitter, warm-up, self-test) and the topic scorer once. Per request it
 
 from __future__ import annotations
 
-import importlib
-import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,9 +29,10 @@ from typing import Any
 from service.tagging.entities import RawMention, build_entities
 from service.tagging.labels import default_labels
 from service.tagging.loading import LoadedModel, load_model, set_threads
-from service.tagging.names import ConceptIndex, canonical_order, load_concepts
+from service.tagging.names import ConceptIndex, as_labels, canonical_order, load_concepts
 from service.tagging.places import Gazetteer, gazetteer, resolve_places
 from service.tagging.text import sentence_spans, words
+from service.tagging.topics import TopicScorer
 from service.tagging.types import (
     Coverage,
     DeadlineExceeded,
@@ -46,17 +44,6 @@ from service.tagging.types import (
     Topic,
 )
 from service.tagging.windows import Window, split_windows
-
-log = logging.getLogger(__name__)
-
-
-def _topic_scorer_class() -> Any:
-    """``service.tagging.topics.TopicScorer``, or ``None`` where that module is missing."""
-    try:
-        return importlib.import_module("service.tagging.topics").TopicScorer
-    except ImportError:  # pragma: no cover - only while topics.py does not exist
-        return None
-
 
 LabelsIn = Sequence[Label | str] | None
 MENTION_FLOOR_RATIO = 0.5  # mentions are kept from threshold * this
@@ -89,13 +76,13 @@ class Tagger:
     ``model`` is a folder or a hub id (the ``TAGGER_MODEL`` setting). ``threads`` sets torch's
     threads (``None``: the CPUs this process may use). ``window_words`` and ``overlap`` shape the
     windows; ``batch_size`` is the number of windows per forward pass. ``use_descriptions`` sends a
-    label's description to the model instead of its name (off by default: measured worse on the
-    embedded model, see README). ``topics=False`` skips loading the topic scorer.
-    ``fast_span_head=False`` keeps GLiNER's stock span scoring (see
-    :func:`service.tagging.loading.install_fast_span_head`; same output, slower).
+    label's description to the model instead of its name (off by default: the embedded model is
+    trained on label names, models/README.md "How it is made"). ``topics=False`` skips loading the
+    topic scorer. ``fast_span_head=False`` keeps GLiNER's stock span scoring (see
+    :func:`service.tagging.gliner_patches.install_fast_span_head`; same output, slower).
     ``precision`` (``TAGGER_PRECISION``): ``auto`` runs the entity model and the topic sentence
     encoder under bf16 autocast where the CPU multiplies bf16 natively, else fp32
-    (:func:`service.tagging.loading.resolve_precision`).
+    (:func:`service.tagging.precision.resolve_precision`).
     ``doc_encoder_path`` adds a whole-article encoder to topic scoring (``TAGGER_TOPIC_DOC_ENCODER``;
     :mod:`service.tagging.doc_encoder`).
     ``places=False`` skips the gazetteer (no ids, countries, corrections or implied countries).
@@ -138,19 +125,16 @@ class Tagger:
         self.use_descriptions = use_descriptions
         self._tokenizer = self.model.data_processor.transformer_tokenizer
         self._word_cost = lru_cache(maxsize=200_000)(self._count_subwords)
-        self.topic_scorer = None
-        scorer_class = _topic_scorer_class() if topics else None
-        if scorer_class is not None:
-            # the topic encoder runs in the precision the entity model settled on (bf16 measured
-            # on BBC: top-1 0.911 vs 0.912 in fp32, 1.3x faster; README Topics)
-            self.topic_scorer = scorer_class(
+        self.topic_scorer: TopicScorer | None = None
+        if topics:
+            # the topic encoder runs in the precision the entity model settled on (bf16 on BBC:
+            # top-1 0.911 against 0.912 in fp32; bench/README.md, "Tag quality (`make eval`)")
+            self.topic_scorer = TopicScorer(
                 encoder_path,
                 threads=self.threads,
                 doc_encoder_path=doc_encoder_path,
                 precision=self.loaded.precision,
             )
-        elif topics:
-            log.warning("service.tagging.topics is not available: topics will be empty")
         # the trained concepts' wordings, embedded once with the topic scorer's sentence encoder
         self.concepts: ConceptIndex | None = None
         inventory = load_concepts()
@@ -209,16 +193,16 @@ class Tagger:
     ) -> list[TagResult]:
         """Tag several articles with the same labels; their windows share the model's batches."""
         t0 = time.perf_counter()
-        asked = _as_labels(entity_labels, default_labels().entity_labels)
+        asked = as_labels(entity_labels, default_labels().entity_labels)
         # one order for any permutation of the labels: the model never sees the caller's order
         ent_labels = canonical_order(asked, default_labels().entity_labels)
         nearest = self.concepts.nearest([lab.name for lab in asked]) if self.concepts and asked else {}
-        top_labels = _as_labels(topic_labels, default_labels().topic_labels)
+        top_labels = as_labels(topic_labels, default_labels().topic_labels)
         thr = self.threshold if threshold is None else threshold
 
         # Mentions are collected down to half the threshold; the threshold applies to each entity's
         # aggregated score (two mentions at 0.4 make an entity at 0.52). Measured on held-out BBC
-        # articles against the spaCy teachers: recall +1.8 points at equal precision (README).
+        # articles against the spaCy teachers: recall +1.8 points at equal precision (commit 570c7ca).
         floor = max(thr * MENTION_FLOOR_RATIO, MIN_FLOOR)
         raw, chunks, truncated = self._entities_raw(documents, ent_labels, floor, deadline)
         t_model = time.perf_counter()
@@ -263,7 +247,7 @@ class Tagger:
     def windows(self, text: str, entity_labels: LabelsIn = None) -> list[Window]:
         """The windows the engine feeds the model for ``text`` (for benchmarks and tests)."""
         defaults = default_labels().entity_labels
-        plan = self._label_groups(canonical_order(_as_labels(entity_labels, defaults), defaults))[0]
+        plan = self._label_groups(canonical_order(as_labels(entity_labels, defaults), defaults))[0]
         return self._split(text, plan)
 
     # ------------------------------------------------------------------ internals
@@ -410,28 +394,11 @@ def _label_report(
     return out
 
 
-def _as_labels(labels: LabelsIn, default: list[Label]) -> list[Label]:
-    if labels is None:
-        return list(default)
-    out: list[Label] = []
-    seen = set()
-    for lab in labels:
-        label = lab if isinstance(lab, Label) else Label(str(lab))
-        if label.name not in seen:
-            seen.add(label.name)
-            out.append(label)
-    return out
+# as_labels' old name here: bench/flops.py and bench/throughput.py still import it; drop with them.
+_as_labels = as_labels
 
 
 def _check(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() > deadline:
         raise DeadlineExceeded("the request's time budget ran out while tagging")
 
-
-def default_threads(workers: int = 1) -> int:
-    """Torch threads for one of ``workers`` processes sharing this machine's CPUs."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cpus = os.cpu_count() or 1
-    return max(1, cpus // max(workers, 1))
