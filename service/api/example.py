@@ -20,10 +20,10 @@ TOPIC_LABELS = ["war in Ukraine", "North Korea", "Taiwan", "diplomacy", "militar
 _HERE = Path(__file__).resolve().parent
 _DATA = _HERE / "example_data.py"
 
-try:
-    from service.api.example_data import REQUEST as _REQUEST
-    from service.api.example_data import RESPONSE as _RESPONSE
-except ImportError:  # pragma: no cover - only before the first --write
+try:  # data/example.json, shipped as package data
+    _EXAMPLE = json.loads((_HERE / "data" / "example.json").read_text("utf-8"))
+    _REQUEST, _RESPONSE = _EXAMPLE["request"], _EXAMPLE["response"]
+except FileNotFoundError:  # pragma: no cover - only before the first --write
     _REQUEST, _RESPONSE = None, None
 
 REQUEST: dict[str, Any] = _REQUEST or {}
