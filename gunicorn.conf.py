@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from service.config import env_value
+from service.tagging.cpus import available_cpus
 
 _host = env_value("HOST")
 _port = env_value("PORT")
@@ -51,11 +52,7 @@ control_socket_disable = True
 # Per-worker torch threads: the CPUs this process may use, shared among the workers. Set in the
 # environment before the fork so every worker's create_app() reads it.
 if not env_value("TORCH_THREADS"):
-    try:
-        _cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        _cpus = os.cpu_count() or 1
-    os.environ["TAGGER_TORCH_THREADS"] = str(max(1, _cpus // workers))
+    os.environ["TAGGER_TORCH_THREADS"] = str(max(1, available_cpus() // workers))
 
 # Logs stay one JSON object per line: no progress bars from the model libraries, and Python warnings
 # go through logging (the root handler below) instead of raw stderr.
