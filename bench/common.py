@@ -371,19 +371,12 @@ class Gunicorn:
 
 
 def tagger_from_config(config: Any, **overrides: Any) -> Any:
-    """A :class:`~service.tagging.engine.Tagger` built from the app's config as
-    ``service.api.state.build_tagger`` builds it (less the pinning), with ``overrides`` (``self_test``,
-    ``precision`` ...): the one place the benchmark's engine factories mirror the service's."""
+    """A :class:`~service.tagging.engine.Tagger` built from the app's config by
+    :meth:`~service.tagging.engine.Tagger.from_config` (the service's settings, less the pinning),
+    with ``overrides`` (``self_test``, ``precision`` ...)."""
     from service.tagging.engine import Tagger
 
-    kwargs: dict[str, Any] = {
-        "threads": config["TORCH_THREADS"] or None,
-        "threshold": config["THRESHOLD"],
-        "precision": config.get("PRECISION", "auto"),
-        "doc_encoder_path": config.get("TOPIC_DOC_ENCODER") or None,
-        "setting": "TAGGER_MODEL",
-    }
-    return Tagger(config["MODEL"], **{**kwargs, **overrides})
+    return Tagger.from_config(config, **overrides)
 
 
 def tagger_without_self_test(config: Any) -> Any:

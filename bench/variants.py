@@ -13,12 +13,11 @@ and is where this module looks; or ``pip install onnxruntime onnx`` into the env
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,19 +79,6 @@ def entity_f1(tagger: Any, gold_path: Path = GOLD) -> dict[str, Any] | None:
         "f1": round(f1, 4),
         "contract_errors": tot["contract_errors"],
     }
-
-
-@contextlib.contextmanager
-def swapped_model(tagger: Any, model: Any) -> Iterator[None]:
-    """Run the tagger on another GLiNER object (the stock span head, an ONNX Runtime session) for a
-    while. The engine has no public way to do this yet (it keeps the model in ``Tagger.model`` as
-    well as in ``Tagger.loaded.model``), so both are swapped here, in this one place, and restored."""
-    old = tagger.model
-    tagger.model = tagger.loaded.model = model
-    try:
-        yield
-    finally:
-        tagger.model = tagger.loaded.model = old
 
 
 def _timed(tagger: Any, seeds: Sequence[Article], repeats: int, name: str) -> tuple[Measurement, dict]:
@@ -160,7 +146,7 @@ def run_variants(
     log(f"  {other}: {m.articles_per_s:.2f} art/s, F1 {f1}")
 
     if stock_model is not None:
-        with swapped_model(tagger, stock_model):
+        with tagger.running_on(stock_model):
             m, ents = _timed(tagger, seeds, repeats, "GLiNER's stock span head")
             f1 = entity_f1(tagger)
         rows.append(_row(m, ref, f1, ref_f1, ents, ref_ents, batch_size=bs0, threads=threads))
@@ -298,7 +284,7 @@ def _onnx_rows(
                 session_options=opts,
             )
             ort.data_processor.words_splitter = NewsWordSplitter()
-            with swapped_model(tagger, ort):
+            with tagger.running_on(ort):
                 m, ents = _timed(tagger, seeds, repeats, label)
                 f1 = entity_f1(tagger)
             rows.append(

@@ -290,3 +290,37 @@ def check_offsets_any(result, text, labels):
         assert e.label in labels
         for m in e.mentions:
             assert text[m.start : m.end] == m.text
+
+
+class _OneSpanModel:
+    """A stand-in GLiNER that finds one fixed span in every window (for :meth:`Tagger.running_on`)."""
+
+    def inference(self, texts, labels, **kwargs):
+        return [[{"start": 0, "end": 6, "text": "Zelwig", "label": "person", "score": 0.9}] for _ in texts]
+
+
+def test_running_on_swaps_the_model_for_a_while_and_restores_it(tagger):
+    text = "Zelwig went home after the meeting on Tuesday."
+    loaded = tagger.model
+    with tagger.running_on(_OneSpanModel()):
+        assert not isinstance(tagger.model, type(loaded))
+        swapped = tagger.tag(text, ["person"], [])
+    assert [(e.text, e.label, e.score) for e in swapped.entities] == [("Zelwig", "person", 0.9)]
+    assert tagger.model is loaded and tagger.loaded.model is loaded
+    assert all(e.text != "Zelwig" or e.score != 0.9 for e in tagger.tag(text, ["person"], []).entities)
+
+
+def test_from_config_builds_the_engine_the_settings_describe(monkeypatch):
+    from service.config import defaults
+    from service.tagging.engine import Tagger
+
+    seen = {}
+    monkeypatch.setattr(Tagger, "__init__", lambda self, model, **kw: seen.update(model=model, **kw))
+    config = {**defaults(), "MODEL": "some/model", "TORCH_THREADS": 0, "THRESHOLD": 0.4,
+              "PRECISION": "fp32", "TOPIC_DOC_ENCODER": ""}
+    Tagger.from_config(config, self_test=False)
+    assert seen == {"model": "some/model", "threads": None, "threshold": 0.4, "precision": "fp32",
+                    "doc_encoder_path": None, "setting": "TAGGER_MODEL", "self_test": False}
+    seen.clear()
+    Tagger.from_config({**config, "TORCH_THREADS": 3, "TOPIC_DOC_ENCODER": "/enc"}, precision="bf16")
+    assert seen["threads"] == 3 and seen["doc_encoder_path"] == "/enc" and seen["precision"] == "bf16"

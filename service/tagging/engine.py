@@ -21,7 +21,8 @@ splitter, warm-up, self-test) and the topic scorer once. Per request it
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -117,7 +118,6 @@ class Tagger:
             fast=fast_span_head,
             precision=precision,
         )
-        self.model = self.loaded.model
         self.threshold = threshold
         self.window_words = min(window_words, self.loaded.max_len)
         self.overlap = overlap
@@ -148,7 +148,36 @@ class Tagger:
         self.places_load_seconds = time.perf_counter() - t_places
         self.load_seconds = time.perf_counter() - t0
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any) -> Tagger:
+        """The engine the service's settings describe (``MODEL``, ``TORCH_THREADS``, ``THRESHOLD``,
+        ``PRECISION``, ``TOPIC_DOC_ENCODER``: :mod:`service.config`), with keyword ``overrides``."""
+        kwargs: dict[str, Any] = {
+            "threads": config["TORCH_THREADS"] or None,
+            "threshold": config["THRESHOLD"],
+            "precision": config.get("PRECISION", "auto"),
+            "doc_encoder_path": config.get("TOPIC_DOC_ENCODER") or None,
+            "setting": "TAGGER_MODEL",
+        }
+        return cls(config["MODEL"], **{**kwargs, **overrides})
+
     # ------------------------------------------------------------------ public
+
+    @property
+    def model(self) -> Any:
+        """The GLiNER object the engine runs: the loaded one, unless :meth:`running_on` swapped it."""
+        return self.loaded.model
+
+    @contextmanager
+    def running_on(self, model: Any) -> Iterator[None]:
+        """Run on another GLiNER object of the same model for a while (benchmarks: the stock span
+        head, an ONNX Runtime session), then on the loaded one again."""
+        old = self.loaded.model
+        self.loaded.model = model
+        try:
+            yield
+        finally:
+            self.loaded.model = old
 
     @property
     def info(self) -> ModelInfo:
