@@ -377,3 +377,17 @@ def test_canonical_name_drops_invisible_characters_and_folds_whitespace():
     (e,) = build_entities(raw, ["person"], text)
     assert e.text in {"Joe Biden"}
     assert [m.text for m in e.mentions] == ["Joe Bi\u00adden", "Joe\nBiden"]  # mentions stay exact slices
+
+
+def test_the_word_tables_hold_entries_the_code_can_match():
+    # the code compares lower-cased, normalised words: an entry written otherwise would never match
+    from service.tagging.entities import norm
+    from service.tagging.names import WORDS
+
+    for table in ("person_titles", "leader_titles", "stopwords", "person_words", "name_kind_words",
+                  "connectors", "label_stopwords"):
+        entries = getattr(WORDS, table)
+        assert entries and all(e == e.lower() == e.strip() and e for e in entries), table
+    assert len(set(WORDS.person_titles)) == len(WORDS.person_titles)
+    assert all(norm(key) == key for key in WORDS.country_aliases)
+    assert WORDS.country_aliases["u s"] == "United States"
