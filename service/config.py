@@ -121,6 +121,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CORS_ORIGINS", [], _as_list,
             "comma-separated origins allowed to call from a browser (exact match; `*` for any)"),
     Setting("CORS_MAX_AGE_S", 600, _as_int, "how long a browser may cache a preflight answer", _non_negative),
+    Setting("RESULT_CACHE_SIZE", 256, _as_int,
+            "answers kept in each worker's in-process LRU cache (one entry per document): the same "
+            "request again is answered without the model; 0: off", _non_negative),
     Setting("METRICS_OPEN", True, _as_bool,
             "serve `/metrics` (Prometheus) without an API key, like `/healthz`; false: it needs a key"),
     Setting("LOG_LEVEL", "INFO", lambda v: str(v).upper(), "log level of the service's JSON logs",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 
 import pytest
 from engine_double import CannedEngine
@@ -100,3 +101,108 @@ def test_tag_answer_gzipped_and_small_answers_left_alone(client):
     assert json.loads(gzip.decompress(resp.get_data()))["entities"]
     small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers and small.get_json() == {"status": "ok"}
+
+
+# --- the result cache (service/api/cache.py) --------------------------------------------------------
+
+
+def _tag(client, text: str, **extra):
+    return client.post("/v1/tag", json={"text": text, "entity_labels": ["country"], **extra})
+
+
+def test_the_same_article_again_comes_from_the_cache_without_the_model(client, engine):
+    first = _tag(client, TEXT, id="a1")
+    assert first.headers["X-Cache"] == "miss" and len(engine.calls) == 1
+    again = _tag(client, TEXT, id="a1")  # no If-None-Match: a CMS saving the same article again
+    assert again.status_code == 200 and again.headers["X-Cache"] == "hit"
+    assert len(engine.calls) == 1  # the model did not run
+    one, two = first.get_json(), again.get_json()
+    assert set(one["timings_ms"]) > {"request", "queue"} and set(two["timings_ms"]) == {"request", "queue"}
+    one.pop("timings_ms")
+    two.pop("timings_ms")
+    assert one == two
+    assert again.headers["ETag"] == first.headers["ETag"]
+    third = _tag(client, TEXT, id="a1").get_json()
+    assert set(third["timings_ms"]) == {"request", "queue"}  # a hit never keeps another request's times
+    assert _tag(client, TEXT, id="a2").headers["X-Cache"] == "miss"  # the id is echoed: another answer
+    assert len(engine.calls) == 2
+
+
+def test_the_cache_keeps_the_most_recently_used_up_to_its_cap(make_app):
+    engine = CannedEngine()
+    client = make_app(ENGINE=engine, RESULT_CACHE_SIZE=2).test_client()
+    for text in ("Peru.", "China.", "Peru."):  # Peru is used again: China is now the oldest
+        _tag(client, text)
+    _tag(client, "Peru and China.")  # over the cap: China goes
+    assert len(engine.calls) == 3
+    assert _tag(client, "Peru.").headers["X-Cache"] == "hit"
+    assert _tag(client, "China.").headers["X-Cache"] == "miss"
+    assert len(engine.calls) == 4
+
+
+def test_the_cache_can_be_turned_off(make_app):
+    engine = CannedEngine()
+    client = make_app(ENGINE=engine, RESULT_CACHE_SIZE=0).test_client()
+    for _ in range(2):
+        assert "X-Cache" not in _tag(client, TEXT).headers
+    assert len(engine.calls) == 2
+
+
+@pytest.mark.parametrize("bad", [-1, "many"])
+def test_a_bad_cache_size_stops_start_up(make_app, bad):
+    from service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="TAGGER_RESULT_CACHE_SIZE"):
+        make_app(RESULT_CACHE_SIZE=bad)
+
+
+def test_batch_documents_share_the_cache_with_single_requests(client, engine):
+    _tag(client, "Peru.")
+    calls = len(engine.calls)
+    body = {"documents": [{"text": "Peru."}, {"text": "China."}], "entity_labels": ["country"]}
+    resp = client.post("/v1/tag/batch", json=body)
+    assert resp.headers["X-Cache"] == "partial"
+    assert [d.text for d in engine.calls[calls]["documents"]] == ["China."]  # only the new one tagged
+    results = resp.get_json()["results"]
+    assert [r["result"]["entities"][0]["text"] for r in results] == ["Peru", "China"]
+    assert set(results[0]["result"]["timings_ms"]) == {"request", "queue"}
+    again = client.post("/v1/tag/batch", json=body)
+    assert again.headers["X-Cache"] == "hit" and len(engine.calls) == calls + 1
+    assert again.get_json()["timings_ms"]["model"] == 0.0
+
+
+def test_a_cached_answer_needs_no_tagging_slot(make_app):
+    gate = threading.Event()
+    engine = CannedEngine()
+    app = make_app(ENGINE=engine, MAX_CONCURRENCY=1, MAX_QUEUE=0)
+    client = app.test_client()
+    _tag(client, "Peru.")  # cached
+    engine.gate = gate
+    engine.entered.clear()  # set by the first call: wait for the busy request's own
+    busy = threading.Thread(target=lambda: _tag(app.test_client(), "China."))
+    busy.start()
+    try:
+        assert engine.entered.wait(5)
+        assert _tag(client, "Lima, Peru.").status_code == 503  # the only slot is taken, no queue
+        hit = _tag(client, "Peru.")
+        assert hit.status_code == 200 and hit.headers["X-Cache"] == "hit"
+    finally:
+        gate.set()
+        busy.join(10)
+
+
+def test_answers_cut_short_are_not_cached(make_app, problem):
+    engine = CannedEngine(delay_s=0.5)
+    client = make_app(ENGINE=engine, TIME_BUDGET_S=0.1).test_client()
+    for _ in range(2):
+        problem(_tag(client, "Peru."), 504, "time-budget-exceeded")
+    assert len(engine.calls) == 2
+
+
+def test_cache_entries_are_not_changed_by_the_answers_made_from_them(app, client):
+    from service.api.cache import EXTENSION
+
+    _tag(client, "Peru.")
+    _tag(client, "Peru.")
+    (entry,) = app.extensions[EXTENSION]._entries.values()
+    assert set(entry["timings_ms"]) == {"model"}  # the engine's own stages only

@@ -118,6 +118,8 @@ def test_batch_results_in_request_order(client, engine):
     assert resp.status_code == 200
     body = resp.get_json()
     assert schemas.BatchResponse().validate(body) == {}
+    assert set(body["timings_ms"]) == {"queue", "model", "request"}  # as the spec promises
+    assert body["timings_ms"]["request"] >= body["timings_ms"]["model"] >= 0
     assert [r["index"] for r in body["results"]] == [0, 1, 2]
     assert [r["id"] for r in body["results"]] == ["d0", "d1", "d2"]
     assert [r["status"] for r in body["results"]] == [200, 200, 200]
@@ -146,6 +148,8 @@ def test_batch_bad_document_gets_its_own_error(client, problem):
     assert results[1]["error"]["errors"] == {"text": ["The text must not be empty or whitespace only."]}
     assert results[1]["error"]["type"] == "urn:newsroom-tagger:problem:invalid-fields"
     assert results[1]["error"]["instance"] == "/v1/tag/batch#/documents/1"
+    # each item's problem carries the batch's request id, as the logs do
+    assert {r["error"]["request_id"] for r in results[1:]} == {resp.headers["X-Request-ID"]}
     assert "_schema" in results[2]["error"]["errors"]
     assert results[3]["error"]["errors"] == {"colour": ["Unknown field."]}
     assert "threshold" in results[4]["error"]["errors"]

@@ -1,29 +1,67 @@
 """Loaded requests to engine calls and back: what the tag views share.
 
-Documents that ask for the same labels and thresholds go to the engine together (``tag_many``:
-their windows share the model's batches); each document's result is mapped to a ``TagResponse``
-dict. A document whose engine call runs past the request's deadline gets a 504 problem instead
-of a result, so a batch returns what it finished. What was tagged (documents, characters) and the
-time spent in the engine are added up in ``g`` for the access log and the metrics
-(:func:`record_work`).
+Each document is first looked up in the worker's result cache (:mod:`service.api.cache`); a hit
+is answered as it was, without a tagging slot or the model. The others are prepared (``format:
+html`` -> the visible text the engine reads, :mod:`service.api.html`) and tagged while holding a
+tagging slot: documents that ask for the same labels and thresholds go to the engine together
+(``tag_many``: their windows share the model's batches); each result is mapped to a
+``TagResponse`` dict with its offsets into the strings the caller sent. A document whose engine
+call runs past the request's deadline gets a 504 problem instead of a result, so a batch returns
+what it finished. What was tagged (documents, characters) and the time spent in the engine are
+added up in ``g`` for the access log and the metrics (:func:`record_work`), and so are cache hits
+and misses (``g.cache_hits``, ``g.cache_misses``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import g
 
-from service.api.errors import ApiError, time_budget_exceeded
-from service.api.limits import deadline
-from service.api.mapping import tag_response
+from service.api.cache import result_cache
+from service.api.errors import ApiError, invalid, time_budget_exceeded
+from service.api.html import visible_text
+from service.api.io import answer_etag
+from service.api.limits import deadline, tagging_slot
+from service.api.mapping import Field, tag_response
 from service.api.state import Engine
 from service.tagging.labels import default_labels
 from service.tagging.types import DeadlineExceeded, Document, Label
 
+log = logging.getLogger("service.api")
+
 OPTIONS = ("entity_labels", "topic_labels", "threshold", "topic_threshold", "derive_countries")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document as the engine reads it, and its fields as read and as sent."""
+
+    document: Document
+    text: Field
+    title: Field | None
+
+
+def prepare(req: dict[str, Any]) -> Prepared | ApiError:
+    """What the engine reads of a loaded ``TagRequest``: its text as sent, or with ``format: html``
+    the visible text; a 422 problem when HTML has nothing visible."""
+    text, title = req["text"], req.get("title") or None
+    if req.get("format") != "html":
+        return Prepared(Document(text, title), Field(text), Field(title) if title else None)
+    try:
+        body = visible_text(text)
+        head = visible_text(title) if title else None
+    except Exception:  # html.parser is tolerant; a failure here is a bug, but the input must not 500
+        log.exception("HTML could not be read")
+        return invalid({"text": ["The text could not be read as HTML; send it with format 'text'."]})
+    if not body.text.strip():
+        return invalid({"text": ["The HTML has no visible text (only markup, scripts, styles or comments)."]})
+    return Prepared(Document(body.text, head.text if head is not None and head.text else None),
+                    Field(text, body), Field(title, head) if title and head is not None else None)
 
 
 def _key(req: dict[str, Any]) -> tuple:
@@ -37,14 +75,58 @@ def _key(req: dict[str, Any]) -> tuple:
 def tag_documents(
     engine: Engine, requests: Sequence[dict[str, Any]], budget_s: float
 ) -> list[dict | ApiError]:
-    """Tag every loaded ``TagRequest``; per document a ``TagResponse`` dict or a 504 ``ApiError``."""
+    """Tag every loaded ``TagRequest``; per document a ``TagResponse`` dict or a 422/504 ``ApiError``.
+
+    Answers come from the result cache where it has them; a tagging slot is held only when some
+    document needs the model (503 when none comes free).
+    """
+    cache = result_cache()
+    out: list[dict | ApiError | None] = [None] * len(requests)
+    keys = [answer_etag("document", req, engine.info) for req in requests] if cache is not None else []
+    hits: dict[int, dict[str, Any]] = {}
+    todo: dict[int, Prepared] = {}
+    for i, req in enumerate(requests):
+        found = cache.get(keys[i]) if cache is not None else None
+        if found is not None:
+            hits[i] = found
+            continue
+        prepared = prepare(req)
+        if isinstance(prepared, ApiError):
+            out[i] = prepared
+        else:
+            todo[i] = prepared
+    g.cache_hits = g.get("cache_hits", 0) + len(hits)
+    g.cache_misses = g.get("cache_misses", 0) + (len(requests) - len(hits) if cache is not None else 0)
+    if todo:
+        with tagging_slot():
+            done = _run_engine(engine, requests, todo, budget_s)
+        for i, answer in done.items():
+            out[i] = answer
+            if cache is not None and not isinstance(answer, ApiError):
+                cache.put(keys[i], answer)
+    request_ms = round((time.monotonic() - g.started) * 1000, 1)
+    timings = {"queue": g.get("queue_ms", 0.0), "request": request_ms}
+    for i, found in hits.items():  # the engine's stages did not run for these: only this request's times
+        out[i] = {**found, "timings_ms": dict(timings)}
+    for i in todo:
+        fresh = out[i]
+        if isinstance(fresh, dict):
+            # a copy: the cached answer keeps the engine's stages, not this request's times
+            out[i] = {**fresh, "timings_ms": {**fresh["timings_ms"], **timings}}
+    return [o if o is not None else time_budget_exceeded(budget_s) for o in out]
+
+
+def _run_engine(
+    engine: Engine, requests: Sequence[dict[str, Any]], todo: dict[int, Prepared], budget_s: float
+) -> dict[int, dict | ApiError]:
+    """Engine calls for the prepared documents, grouped by labels and thresholds; 504 past the deadline."""
     defaults = default_labels()
     groups: dict[tuple, list[int]] = {}
-    for i, req in enumerate(requests):
-        groups.setdefault(_key(req), []).append(i)
-    out: list[dict | ApiError] = [time_budget_exceeded(budget_s)] * len(requests)
+    for i in todo:
+        groups.setdefault(_key(requests[i]), []).append(i)
+    done: dict[int, dict | ApiError] = {i: time_budget_exceeded(budget_s) for i in todo}
     for (ent, top, threshold, topic_threshold, derive), members in groups.items():
-        docs = [Document(requests[i]["text"], requests[i].get("title") or None) for i in members]
+        docs = [todo[i].document for i in members]
         started = time.monotonic()
         try:
             results = engine.tag_many(
@@ -60,21 +142,20 @@ def tag_documents(
             record_work(time.monotonic() - started, [])
             break
         record_work(time.monotonic() - started, docs)
-        request_ms = round((time.monotonic() - g.started) * 1000, 1)
         for i, result in zip(members, results, strict=True):
             req = requests[i]
-            out[i] = tag_response(
+            done[i] = tag_response(
                 result,
-                text=req["text"],
-                title=req.get("title") or None,
+                text=todo[i].text,
+                title=todo[i].title,
                 doc_id=req.get("id"),
                 entity_names=[lab.name for lab in (ent if ent is not None else defaults.entity_labels)],
                 topic_names=[lab.name for lab in (top if top is not None else defaults.topic_labels)],
                 model=engine.info,
                 labels_version=defaults.version,
-                timings_ms={"queue": g.get("queue_ms", 0.0), "request": request_ms},
+                timings_ms={},
             )
-    return out
+    return done
 
 
 def record_work(model_s: float, tagged: Sequence[Document]) -> None:

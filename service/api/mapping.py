@@ -11,6 +11,11 @@ country the article implies adds ``evidence`` (the spans that imply it, each wit
 ``place``), and ``derived: true`` when the article never names it. Topics that are defaults carry
 their ``id`` (``/v1/labels``). All of these are additions: older clients read the rest as before.
 
+With ``format: html`` the engine reads the visible text (:mod:`service.api.html`) and its spans
+index into that; :func:`tag_response` maps each one back to the string the caller sent (both units,
+over the sent string), keeps the reader's view of it in ``visible`` and adds ``visible_text``.
+The engine never sees markup and never knows it was there.
+
 The HTTP layer guarantees the contract the evaluation reads: a span whose text is not
 ``field[start:end]`` or whose label was not asked for is a bug in the engine; it is dropped and
 logged as an error rather than sent.
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from service.api.html import VisibleText
 from service.tagging.labels import default_labels
 from service.tagging.types import Clue, Entity, Evidence, Mention, ModelInfo, TagResult, Topic
 
@@ -47,33 +53,47 @@ def _score(value: float) -> float:
     return round(min(max(float(value), 0.0), 1.0), 4)
 
 
-def _span(
-    span: Mention | Evidence | Clue, fields: dict[str, str], utf16: dict[str, Utf16]
-) -> dict[str, Any] | None:
-    source = fields.get(span.field)
-    inside = source is not None and 0 <= span.start < span.end <= len(source)
-    if source is None or not inside or source[span.start : span.end] != span.text:
+class Field:
+    """One request field as the engine read it (``tagged``) and as the caller sent it (``sent``)."""
+
+    def __init__(self, sent: str, view: VisibleText | None = None) -> None:
+        self.sent = sent
+        self.view = view  # format html: the visible text the engine read, with its map back
+        self.tagged = view.text if view is not None else sent
+        self.utf16 = Utf16(sent)  # offsets go out over the sent string, in both units
+
+
+def _span(span: Mention | Evidence | Clue, fields: dict[str, Field]) -> dict[str, Any] | None:
+    field = fields.get(span.field)
+    tagged = field.tagged if field is not None else None
+    inside = tagged is not None and 0 <= span.start < span.end <= len(tagged)
+    if field is None or not inside or field.tagged[span.start : span.end] != span.text:
         log.error("engine returned a span that is not in the %s: %d:%d %r", span.field, span.start, span.end,
                   span.text[:80])
         return None
-    conv = utf16[span.field]
-    return {
-        "start": span.start,
-        "end": span.end,
-        "start_utf16": conv(span.start),
-        "end_utf16": conv(span.end),
-        "text": span.text,
+    start, end = span.start, span.end
+    if field.view is not None:
+        start, end = field.view.to_source(start, end)
+        if start >= end:  # only breaks the markup implied (no character of the source): nothing to point at
+            return None
+    out = {
+        "start": start,
+        "end": end,
+        "start_utf16": field.utf16(start),
+        "end_utf16": field.utf16(end),
+        "text": field.sent[start:end],
         "field": span.field,
     }
+    if field.view is not None:
+        out["visible"] = span.text
+    return out
 
 
-def _scored(
-    spans: Sequence[Mention], fields: dict[str, str], utf16: dict[str, Utf16]
-) -> list[dict[str, Any]]:
+def _scored(spans: Sequence[Mention], fields: dict[str, Field]) -> list[dict[str, Any]]:
     """Mentions (or place evidence) as response dicts; spans that are not in their field are dropped."""
     out = []
     for m in spans:
-        span = _span(m, fields, utf16)
+        span = _span(m, fields)
         if span is not None:
             span["score"] = _score(m.score)
             if isinstance(m, Clue):
@@ -83,9 +103,9 @@ def _scored(
     return out
 
 
-def _entity(ent: Entity, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any] | None:
-    mentions = _scored(ent.mentions, fields, utf16)
-    evidence = _scored(ent.evidence, fields, utf16)
+def _entity(ent: Entity, fields: dict[str, Field]) -> dict[str, Any] | None:
+    mentions = _scored(ent.mentions, fields)
+    evidence = _scored(ent.evidence, fields)
     # a derived country has no mention of its own: its evidence is what the response shows of it
     if not mentions and not (ent.derived and evidence):
         return None
@@ -114,8 +134,8 @@ def _topic_ids() -> dict[str, str]:
     return {t.label.name: t.id for t in default_labels().topics}
 
 
-def _topic(topic: Topic, fields: dict[str, str], utf16: dict[str, Utf16]) -> dict[str, Any]:
-    evidence = [e for e in (_span(ev, fields, utf16) for ev in topic.evidence) if e is not None]
+def _topic(topic: Topic, fields: dict[str, Field]) -> dict[str, Any]:
+    evidence = [e for e in (_span(ev, fields) for ev in topic.evidence) if e is not None]
     out: dict[str, Any] = {"label": topic.label, "score": _score(topic.score), "evidence": evidence}
     topic_id = _topic_ids().get(topic.label)
     if topic_id is not None:
@@ -126,8 +146,8 @@ def _topic(topic: Topic, fields: dict[str, str], utf16: dict[str, Utf16]) -> dic
 def tag_response(
     result: TagResult,
     *,
-    text: str,
-    title: str | None,
+    text: Field | str,
+    title: Field | str | None,
     doc_id: str | None,
     entity_names: Sequence[str],
     topic_names: Sequence[str],
@@ -135,16 +155,18 @@ def tag_response(
     labels_version: str,
     timings_ms: dict[str, float],
 ) -> dict[str, Any]:
-    """The ``TagResponse`` dict of one engine result."""
-    fields = {"text": text} | ({"title": title} if title else {})
-    utf16 = {name: Utf16(value) for name, value in fields.items()}
+    """The ``TagResponse`` dict of one engine result; ``text`` and ``title`` as read and as sent (a plain
+    ``str`` is a field the engine read as sent)."""
+    body_field = text if isinstance(text, Field) else Field(text)
+    title_field = title if isinstance(title, Field) else Field(title) if title else None
+    fields = {"text": body_field} | ({"title": title_field} if title_field is not None else {})
     ent_ok, top_ok = set(entity_names), set(topic_names)
     entities = []
     for ent in result.entities:
         if ent.label not in ent_ok:
             log.error("engine returned an entity label that was not asked for: %r", ent.label)
             continue
-        out = _entity(ent, fields, utf16)
+        out = _entity(ent, fields)
         if out is not None:
             entities.append(out)
     topics = []
@@ -152,7 +174,7 @@ def tag_response(
         if top.label not in top_ok:
             log.error("engine returned a topic label that was not asked for: %r", top.label)
             continue
-        topics.append(_topic(top, fields, utf16))
+        topics.append(_topic(top, fields))
     body: dict[str, Any] = {
         "entities": entities,
         "topics": topics,
@@ -172,6 +194,9 @@ def tag_response(
         },
         "timings_ms": {k: float(v) for k, v in {**result.timings_ms, **timings_ms}.items()},
     }
+    if body_field.view is not None:
+        body["visible_text"] = {"text": body_field.tagged,
+                                "title": title_field.tagged if title_field is not None else None}
     if doc_id is not None:
         body = {"id": doc_id, **body}
     return body

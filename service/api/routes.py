@@ -5,18 +5,18 @@ Errors are raised, never returned: :mod:`service.api.errors` turns them into pro
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template_string, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, g, render_template_string, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
 from service.api import schemas
 from service.api.errors import ApiError
 from service.api.io import answer_etag, json_body, load, not_modified, respond, unpaired_surrogate
 from service.api.jobs import OPTIONS, tag_documents
-from service.api.limits import tagging_slot
 from service.api.spec import spec_yaml
 from service.api.state import EXTENSION, EngineState
 from service.tagging.labels import default_labels
@@ -41,11 +41,10 @@ def tag() -> Response:
     etag = answer_etag("tag", req, engine.info)
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
-    with tagging_slot():
-        (result,) = tag_documents(engine, [req], _budget())
+    (result,) = tag_documents(engine, [req], _budget())
     if isinstance(result, ApiError):
         raise result
-    return _with_etag(respond(schemas.TagResponse(), result), etag)
+    return _with_cache_headers(respond(schemas.TagResponse(), result), etag)
 
 
 @bp.post("/v1/tag/batch")
@@ -58,14 +57,16 @@ def tag_batch() -> Response:
     etag = answer_etag("batch", [d if isinstance(d, dict) else d.to_dict() for d in loaded], engine.info)
     if (unchanged := not_modified(etag)) is not None:
         return unchanged
-    with tagging_slot():
-        done = tag_documents(engine, [d for d in loaded if isinstance(d, dict)], _budget())
+    done = tag_documents(engine, [d for d in loaded if isinstance(d, dict)], _budget())
     results = iter(done)
     items = [_batch_item(i, doc, d if isinstance(d, ApiError) else next(results))
              for i, (doc, d) in enumerate(zip(batch["documents"], loaded, strict=True))]
     complete = all(not isinstance(r, ApiError) or r.status != 504 for r in done)
-    resp = respond(schemas.BatchResponse(), {"results": items})
-    return _with_etag(resp, etag) if complete else resp  # a cut-short answer is not the answer
+    timings = {"queue": float(g.get("queue_ms", 0.0)),
+               "model": round(g.get("model_s", 0.0) * 1000, 1),
+               "request": round((time.monotonic() - g.started) * 1000, 1)}
+    resp = respond(schemas.BatchResponse(), {"results": items, "timings_ms": timings})
+    return _with_cache_headers(resp, etag if complete else None)  # a cut-short answer is not the answer
 
 
 @bp.get("/v1/labels")
@@ -143,8 +144,23 @@ def _editor_page() -> str:
     return (EDITOR_DIR / "index.html").read_text("utf-8")
 
 
-def _with_etag(resp: Response, etag: str) -> Response:
-    resp.set_etag(etag, weak=True)
+def _with_cache_headers(resp: Response, etag: str | None) -> Response:
+    """The answer's ETag, and ``X-Cache``: whether its documents came from the worker's result cache.
+
+    The ETag is weak on purpose. It is computed from the normalised request, the model, the labels'
+    version, the settings that change results and the tagging code, before anything is tagged, and
+    it stands for the same tags; the bytes are not the same twice (``timings_ms`` changes with every
+    answer, and scores can differ in their last digit when a document is tagged beside others in a
+    batch). A strong ETag promises identical bytes (RFC 9110 8.8.1), which only the result cache
+    could keep, and only until it evicts the answer or another worker answers. ``If-None-Match``
+    compares weakly anyway (RFC 9110 13.1.2), so the 304 is the same; a strong tag would add only
+    byte-range semantics, which a POST answer has no use for.
+    """
+    if etag is not None:
+        resp.set_etag(etag, weak=True)
+    hits, misses = g.get("cache_hits", 0), g.get("cache_misses", 0)
+    if hits or misses:
+        resp.headers["X-Cache"] = "hit" if not misses else "miss" if not hits else "partial"
     return resp
 
 
@@ -165,7 +181,9 @@ def _batch_item(index: int, doc: Any, outcome: dict[str, Any] | ApiError) -> dic
     if doc_id is not None and unpaired_surrogate(doc_id) is not None:
         doc_id = None  # not echoed: it cannot be written as UTF-8 (the item's error says why)
     if isinstance(outcome, ApiError):
-        problem = outcome.to_dict() | {"instance": f"/v1/tag/batch#/documents/{index}"}
+        # the batch's request id: what the access and error logs carry for this document
+        problem = outcome.to_dict() | {"instance": f"/v1/tag/batch#/documents/{index}",
+                                       "request_id": g.get("request_id", "")}
         return {"index": index, "id": doc_id, "status": outcome.status, "error": problem}
     return {"index": index, "id": doc_id, "status": 200, "result": outcome}
 

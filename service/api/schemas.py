@@ -30,6 +30,7 @@ _WHITESPACE = "".join(f"\\u{i:04x}" for i in range(0x3001) if chr(i).isspace())
 NOT_BLANK = f"[^{_WHITESPACE}]"
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+FORMATS = ("text", "html")  # what a request's `text` and `title` are (service/api/html.py reads html)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
@@ -270,6 +271,17 @@ class TagRequest(TagOptions):
         validate=validate.Length(max=200),
         metadata={"description": "The caller's id for the article, echoed in the response."},
     )
+    format = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "What `text` and `title` are: `text` (omitted or null) or `html`, a "
+                  "CMS body. With `html` the service tags what a reader sees: scripts, styles, comments "
+                  "and markup are dropped, character references (`&amp;`, `&mdash;`) decoded, block "
+                  "elements and `<br>` end sentences. Offsets still index into the string sent (a "
+                  "mention inside `<a><b>Joe</b> Biden</a>` spans `Joe</b> Biden`); each span adds "
+                  "`visible`, its text as a reader sees it, and the response adds `visible_text`. HTML "
+                  "with nothing visible in `text` is a 422.", "example": "text"},
+    )
 
     @validates("text")
     def _text(self, value: str, **_: Any) -> None:
@@ -306,7 +318,9 @@ class BatchRequest(TagOptions):
 
     documents = DocumentList(
         required=True,
-        metadata={"description": "The articles, 1 to 32 (TAGGER_MAX_BATCH); results come back in this order.",
+        metadata={"description": "The articles, 1 to 32 (TAGGER_MAX_BATCH); results come back in this order. "
+                  "A document that is not a valid TagRequest does not fail the call: its item in `results` "
+                  "is a 422 problem and the others are tagged.",
                   "minItems": 1, "maxItems": _default("MAX_BATCH")},
     )
 
@@ -342,8 +356,14 @@ class Offsets(Schema):
                        "`text.slice(start_utf16, end_utf16)`."})
     end_utf16 = StrictInteger(required=True, validate=validate.Range(min=0), metadata={
         "description": "End (exclusive) in UTF-16 code units."})
-    text = fields.String(required=True)
+    text = fields.String(required=True, metadata={
+        "description": "The span: `text[start:end]` of the string sent (with `format: html`, markup "
+                       "inside the span included)."})
     field = _FIELD
+    visible = fields.String(metadata={
+        "description": "`format: html` only: the span as a reader sees it, markup dropped and references "
+                       "decoded (`Joe Biden` where `text` is `Joe</b> Biden`); it is "
+                       "`visible_text[field][...]` of the text the model read."})
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
@@ -466,6 +486,14 @@ class LabelReport(Schema):
         "mean the label is out of the model's reach, so a client should warn rather than trust it."})
 
 
+class VisibleText(Schema):
+    """What the model read of an HTML request: its visible text."""
+
+    text = fields.String(required=True, metadata={"description": "The visible text of the request's `text`."})
+    title = fields.String(allow_none=True, metadata={
+        "description": "The visible text of the request's `title`; null when it sent none."})
+
+
 class TagResponse(Schema):
     """The tags of one article."""
 
@@ -478,9 +506,12 @@ class TagResponse(Schema):
     entity_labels = fields.List(fields.Nested(LabelReport), metadata={
         "description": "One entry per requested entity label, in request order: entities found and the "
         "nearest concept the model was trained on."})
+    visible_text = fields.Nested(VisibleText, metadata={
+        "description": "`format: html` only: the text the model read, markup dropped."})
     timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), metadata={
         "description": "Where the time went, in milliseconds: `request` (arrival to result) and "
-        "`queue` (waiting for a tagging slot) always, the engine's stages besides."})
+        "`queue` (waiting for a tagging slot) always, the engine's stages besides; an answer from the "
+        "worker's result cache (TAGGER_RESULT_CACHE_SIZE) has only `request` and `queue`."})
 
 
 class Problem(Schema):
@@ -508,7 +539,10 @@ class BatchItem(Schema):
     id = fields.String(allow_none=True)
     status = StrictInteger(required=True, metadata={"description": "200, 422 or 504 for this document."})
     result = fields.Nested(TagResponse)
-    error = fields.Nested(Problem)
+    error = fields.Nested(Problem, metadata={
+        "description": "This document's problem: `instance` points at the document "
+        "(`/v1/tag/batch#/documents/<index>`) and `request_id` is the batch request's id (X-Request-ID), "
+        "as in the logs."})
 
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_: Any) -> None:
@@ -520,7 +554,10 @@ class BatchResponse(Schema):
     """The outcome of every document, in request order."""
 
     results = fields.List(fields.Nested(BatchItem), required=True)
-    timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat())
+    timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), required=True, metadata={
+        "description": "Where the batch's time went, in milliseconds: `request` (arrival to answer), "
+        "`queue` (waiting for a tagging slot; 0 when every document came from the cache) and `model` "
+        "(in the engine, all documents together)."})
 
 
 class LabelEntry(Schema):
@@ -558,6 +595,6 @@ class Ready(Schema):
 # Leaves first: apispec registers a nested schema the first time it meets it.
 ALL_SCHEMAS: tuple[type[Schema], ...] = (
     LabelObject, TagRequest, BatchRequest, Mention, Evidence, PlaceEvidence, PlaceIds, PlaceCountry, Entity,
-    Topic, ModelInfo, Coverage, LabelReport, TagResponse,
+    Topic, ModelInfo, Coverage, LabelReport, VisibleText, TagResponse,
     Problem, BatchItem, BatchResponse, LabelEntry, LabelsResponse, Health, Ready,
 )

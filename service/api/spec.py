@@ -39,16 +39,6 @@ def _label_field(self: Any, field: fields.Field, **_: Any) -> dict[str, Any]:
     ]}
 
 
-def _document_list(self: Any, field: fields.Field, **_: Any) -> dict[str, Any]:
-    """A batch's ``documents``: meant to be ``TagRequest`` items, but any item is accepted and an invalid
-    one gets its own 422 entry in the results (so the schema must not reject it up front)."""
-    if not isinstance(field, schemas.DocumentList):
-        return {}
-    return {"items": {"anyOf": [{"$ref": "#/components/schemas/TagRequest"}, {}],
-                      "description": "A TagRequest. An item that is not a valid TagRequest does not fail the "
-                                     "call: its result is a 422 problem."}}
-
-
 def _problem(description: str, *slugs: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     examples = {}
     for slug in slugs:
@@ -86,11 +76,17 @@ _DETAILS = {
 }
 
 _RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+_TAGGED_HEADERS = {"ETag": {"$ref": "#/components/headers/ETag"},
+                   "X-Cache": {"$ref": "#/components/headers/X-Cache"}}
+_IF_NONE_MATCH = "If-None-Match"  # apispec writes a registered parameter's name as its $ref
 _WWW_AUTH = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer realm=...`"}}
 
 
 def _responses(ok: dict[str, Any], *, body: bool, tagging: bool, auth: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"200": ok}
+    if tagging:
+        out["200"] = ok | {"headers": ok["headers"] | _TAGGED_HEADERS}
+        out["304"] = {"$ref": "#/components/responses/NotModified"}
     if body:
         out["400"] = {"$ref": "#/components/responses/MalformedJson"}
     if auth:
@@ -142,10 +138,9 @@ def build() -> dict[str, Any]:
         info={"description": _reflow(service.__doc__ or ""),
               "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"}},
         # Relative: "try it out" in /docs calls the service that served the page, wherever it runs.
-        servers=[{"url": "/", "description": "this service (`make run`: http://127.0.0.1:8000)"}],
+        servers=[{"url": "/", "description": "this service (make run serves it on http://127.0.0.1:8000)"}],
     )
     ma.converter.add_attribute_function(_label_field)  # type: ignore[union-attr]
-    ma.converter.add_attribute_function(_document_list)  # type: ignore[union-attr]
     for schema in schemas.ALL_SCHEMAS:
         spec.components.schema(schema.__name__, schema=schema)
     spec.components.security_scheme("apiKey", {
@@ -159,15 +154,31 @@ def build() -> dict[str, Any]:
     })
     spec.components.header("Retry-After", {"description": "Seconds to wait before retrying.",
                                            "schema": {"type": "integer"}})
+    spec.components.header("ETag", {
+        "description": "A weak ETag of the answer, computed from the normalised request, the model, the "
+                       "default labels' version and the service's result-changing settings before anything "
+                       "is tagged: send it back in `If-None-Match` to get 304 without tagging. Weak because "
+                       "the same tags do not come back as the same bytes (`timings_ms`). A batch cut short "
+                       "by its time budget has none.",
+        "schema": {"type": "string"}})
+    spec.components.header("X-Cache", {
+        "description": "`hit` when every document was answered from the worker's result cache (no model "
+                       "run), `miss` when none was, `partial` for a batch with both; absent when the cache "
+                       "is off (TAGGER_RESULT_CACHE_SIZE=0).",
+        "schema": {"type": "string", "enum": ["hit", "miss", "partial"]}})
+    spec.components.parameter("If-None-Match", "header", {
+        "description": "ETags of answers the client holds (from `ETag`); when one is this request's, the "
+                       "answer is 304 with no body and nothing is tagged.",
+        "required": False, "schema": {"type": "string"}})
+    spec.components.response("NotModified", {
+        "description": "`If-None-Match` names this request's ETag: the answer the client holds still "
+                       "stands; nothing was tagged.",
+        "headers": {"ETag": {"$ref": "#/components/headers/ETag"},
+                    "X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}}})
     for name, response in {
         "MalformedJson": _problem("The body is not JSON (or not UTF-8).", "malformed-json"),
         "Unauthorized": _problem("API keys are configured and the request has no valid one.", "unauthorized",
                                  headers=_WWW_AUTH),
-        "ForbiddenOrigin": _problem("A CORS preflight from an origin not in TAGGER_CORS_ORIGINS.",
-                                    "forbidden-origin"),
-        "NotFound": _problem("No such path.", "not-found"),
-        "MethodNotAllowed": _problem("The path exists but not with this method (see `Allow`).",
-                                     "method-not-allowed"),
         "BodyTooLarge": _problem("The body is larger than TAGGER_MAX_BODY_BYTES.", "body-too-large"),
         "UnsupportedMediaType": _problem("The body is not sent as `application/json`.",
                                          "unsupported-media-type"),
@@ -179,8 +190,10 @@ def build() -> dict[str, Any]:
                                 "overloaded: retry after `Retry-After` seconds.", "not-ready", "overloaded",
                                 headers=_RETRY_AFTER),
         "TimeBudgetExceeded": _problem("The request ran past TAGGER_TIME_BUDGET_S.", "time-budget-exceeded"),
-        "OtherProblem": _problem("Any other error (404 no such path, 405 method not allowed ...), always "
-                                 "problem+json.", "not-found", "method-not-allowed"),
+        "OtherProblem": _problem("Any other error, always problem+json: 403 a browser origin not in "
+                                 "TAGGER_CORS_ORIGINS, 404 no such path, 405 the path exists but not with "
+                                 "this method (see `Allow`) ...", "forbidden-origin", "not-found",
+                                 "method-not-allowed"),
     }.items():
         spec.components.response(name, response)
 
@@ -191,6 +204,7 @@ def build() -> dict[str, Any]:
         "description": "Entities (grouped, with every mention's offsets) and topics (with evidence "
                        "sentences) of one article, for the labels sent or the defaults.",
         "security": keyed,
+        "parameters": [_IF_NONE_MATCH],
         "requestBody": _body("TagRequest", req_ex),
         "responses": _responses(_ok("TagResponse", "The tags.", resp_ex), body=True, tagging=True, auth=True),
     }})
@@ -200,6 +214,7 @@ def build() -> dict[str, Any]:
                        "or runs out of time (504) gets its own `error`; the others are tagged. A bad "
                        "envelope (no `documents`, too many, a bad shared option) fails the whole call.",
         "security": keyed,
+        "parameters": [_IF_NONE_MATCH],
         "requestBody": _body("BatchRequest", {"two": {"summary": "Two short documents, shared labels",
                                                       "value": {
             "entity_labels": ["person", "country"], "topic_labels": ["diplomacy", "trade and tariffs"],
