@@ -271,10 +271,11 @@ class TagRequest(TagOptions):
         validate=validate.Length(max=200),
         metadata={"description": "The caller's id for the article, echoed in the response."},
     )
+    # not nullable, unlike the options: an enum with null in it gives generated clients a union of
+    # three enum classes (openapi-python-client) instead of one
     format = fields.String(
-        allow_none=True,
         validate=validate.OneOf(FORMATS),
-        metadata={"description": "What `text` and `title` are: `text` (omitted or null) or `html`, a "
+        metadata={"description": "What `text` and `title` are: `text` (when omitted) or `html`, a "
                   "CMS body. With `html` the service tags what a reader sees: scripts, styles, comments "
                   "and markup are dropped, character references (`&amp;`, `&mdash;`) decoded, block "
                   "elements and `<br>` end sentences. Offsets still index into the string sent (a "

@@ -266,9 +266,11 @@ def build() -> dict[str, Any]:
     spec.path("/metrics", operations={"get": {
         "operationId": "metrics", "tags": ["operations"],
         "summary": "Prometheus metrics (text exposition format)",
-        "security": [],
+        "description": "Open unless TAGGER_METRICS_OPEN=false, when it needs an API key like the API.",
+        "security": keyed,
         "responses": {"200": {"description": "Counters, gauges and histograms of this worker.",
                               "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": {"$ref": "#/components/responses/Unauthorized"},
                       "default": {"$ref": "#/components/responses/OtherProblem"}},
     }})
     doc = spec.to_dict()
