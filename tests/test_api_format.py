@@ -49,7 +49,9 @@ def check_offsets(body: dict[str, Any], sent: dict[str, str]) -> None:
         assert source[span["start"] : span["end"]] == span["text"], span
         assert utf16_slice(source, span["start_utf16"], span["end_utf16"]) == span["text"], span
         assert visible_text(span["text"]).text == span["visible"], span
-        assert span["visible"] in body["visible_text"][span["field"]]
+        shown = body["visible_text"][span["field"]]
+        assert shown[span["visible_start"] : span["visible_end"]] == span["visible"], span
+        assert utf16_slice(shown, span["visible_start_utf16"], span["visible_end_utf16"]) == span["visible"]
 
 
 def test_html_is_tagged_as_a_reader_sees_it(client, engine):
@@ -75,6 +77,7 @@ def test_html_is_tagged_as_a_reader_sees_it(client, engine):
     joe = body["entities"][[e["text"] for e in body["entities"]].index("Joe Biden")]["mentions"][0]
     assert joe["visible"] == "Joe Biden"
     assert joe["start_utf16"] == joe["start"] + 2  # the flag before it is two astral characters
+    assert joe["visible_start_utf16"] == joe["visible_start"] + 2
     (evidence,) = body["topics"][0]["evidence"]
     assert evidence["visible"].startswith("\U0001f1fa\U0001f1f8 President Joe Biden met officials")
     assert "<" not in evidence["visible"] and "&" not in evidence["visible"].replace("& its", "")

@@ -61,6 +61,7 @@ class Field:
         self.view = view  # format html: the visible text the engine read, with its map back
         self.tagged = view.text if view is not None else sent
         self.utf16 = Utf16(sent)  # offsets go out over the sent string, in both units
+        self.tagged_utf16 = Utf16(self.tagged) if view is not None else self.utf16
 
 
 def _span(span: Mention | Evidence | Clue, fields: dict[str, Field]) -> dict[str, Any] | None:
@@ -84,8 +85,10 @@ def _span(span: Mention | Evidence | Clue, fields: dict[str, Field]) -> dict[str
         "text": field.sent[start:end],
         "field": span.field,
     }
-    if field.view is not None:
-        out["visible"] = span.text
+    if field.view is not None:  # where the reader sees it: for a page that shows the visible text
+        out |= {"visible": span.text, "visible_start": span.start, "visible_end": span.end,
+                "visible_start_utf16": field.tagged_utf16(span.start),
+                "visible_end_utf16": field.tagged_utf16(span.end)}
     return out
 
 

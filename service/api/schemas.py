@@ -363,8 +363,16 @@ class Offsets(Schema):
     field = _FIELD
     visible = fields.String(metadata={
         "description": "`format: html` only: the span as a reader sees it, markup dropped and references "
-                       "decoded (`Joe Biden` where `text` is `Joe</b> Biden`); it is "
-                       "`visible_text[field][...]` of the text the model read."})
+                       "decoded (`Joe Biden` where `text` is `Joe</b> Biden`): "
+                       "`visible_text[field][visible_start:visible_end]`."})
+    visible_start = StrictInteger(validate=validate.Range(min=0), metadata={
+        "description": "`format: html` only: where `visible` starts in `visible_text[field]` (code points)."})
+    visible_end = StrictInteger(validate=validate.Range(min=0), metadata={
+        "description": "`format: html` only: where `visible` ends in `visible_text[field]` (exclusive)."})
+    visible_start_utf16 = StrictInteger(validate=validate.Range(min=0), metadata={
+        "description": "`visible_start` in UTF-16 code units."})
+    visible_end_utf16 = StrictInteger(validate=validate.Range(min=0), metadata={
+        "description": "`visible_end` in UTF-16 code units."})
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:

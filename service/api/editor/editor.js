@@ -1,6 +1,7 @@
 // The editor's page: sends the story to the public API (POST /v1/tag) and shows what came back.
 // Highlights use the response's UTF-16 offsets (start_utf16/end_utf16), which is how JavaScript
-// strings count, so text.slice(start, end) is exactly each mention. Everything is written with
+// strings count, so text.slice(start, end) is exactly each mention. For HTML (format: html) the page
+// shows what a reader sees, the response's visible_text, with the visible_*_utf16 offsets. Everything is written with
 // textContent: nothing from the story or the response is ever parsed as HTML.
 "use strict";
 
@@ -31,6 +32,7 @@
     if (topics) body.topic_labels = topics;
     const threshold = $("threshold").value;
     if (threshold !== "") body.threshold = Number(threshold);
+    if ($("is-html").checked) body.format = "html";
     return body;
   }
 
@@ -56,11 +58,15 @@
   }
 
   // The string `source` with every mention of `field` wrapped in a <mark>, into `target`.
-  function highlight(target, source, field, entities, colourOf) {
+  // `visible`: offsets into the visible text of HTML rather than into the string sent.
+  function highlight(target, source, field, entities, colourOf, visible) {
     const spans = [];
     for (const entity of entities) {
       for (const m of entity.mentions) {
-        if (m.field === field) spans.push({ start: m.start_utf16, end: m.end_utf16, entity: entity, score: m.score });
+        if (m.field !== field) continue;
+        spans.push(visible
+          ? { start: m.visible_start_utf16, end: m.visible_end_utf16, entity: entity, score: m.score }
+          : { start: m.start_utf16, end: m.end_utf16, entity: entity, score: m.score });
       }
     }
     spans.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -88,8 +94,10 @@
     for (const [label, colour] of colourOf) {
       legend.append(coloured(el("span", label), colour));
     }
-    highlight($("highlighted-title"), sent.title || "", "title", result.entities, colourOf);
-    highlight($("highlighted"), sent.text, "text", result.entities, colourOf);
+    const shown = result.visible_text; // present for format: html only
+    highlight($("highlighted-title"), shown ? shown.title || "" : sent.title || "", "title", result.entities,
+              colourOf, Boolean(shown));
+    highlight($("highlighted"), shown ? shown.text : sent.text, "text", result.entities, colourOf, Boolean(shown));
 
     const rows = $("entities").tBodies[0];
     rows.replaceChildren();
@@ -97,7 +105,7 @@
       const row = el("tr");
       row.append(el("td", entity.text), el("td", entity.label), el("td", entity.score.toFixed(2)),
                  el("td", entity.relevance.toFixed(2)),
-                 el("td", [...new Set(entity.mentions.map((m) => m.text))].join(", ")));
+                 el("td", [...new Set(entity.mentions.map((m) => m.visible || m.text))].join(", ")));
       rows.append(row);
     }
     if (!result.entities.length) rows.append(el("tr")).append(el("td", "No entities found.", { colspan: "5" }));
@@ -107,7 +115,9 @@
     for (const topic of result.topics) {
       const item = el("li");
       item.append(el("strong", topic.label), ` (score ${topic.score.toFixed(2)})`);
-      for (const ev of topic.evidence) item.append(el("blockquote", ev.text, { "data-topic": topic.label }));
+      for (const ev of topic.evidence) {
+        item.append(el("blockquote", ev.visible || ev.text, { "data-topic": topic.label }));
+      }
       topics.append(item);
     }
     if (!result.topics.length) topics.append(el("li", "No topics found."));
