@@ -1,6 +1,6 @@
 """gunicorn's threaded worker, hardened: slow clients cannot hold its threads, errors are problem+json.
 
-``gunicorn.conf.py`` uses :class:`GuardedThreadWorker`. Three things stock ``gthread`` does not do:
+``gunicorn.conf.py`` uses :class:`GuardedThreadWorker`. Four things stock ``gthread`` does not do:
 
 **Drain without a backlog** (:class:`DrainingThreadWorker`). Stock ``gthread`` stops *accepting* on
 SIGTERM but keeps its listening socket open until the requests in flight have finished (up to
@@ -26,6 +26,15 @@ closes (silently if it sent nothing). A slow but steady upload is not cut. What 
 does not read ahead (chunked bodies, ``Expect: 100-continue``, bodies past the budget, a header
 block over 64 KiB) is read by the thread under the same deadlines, every ``recv`` bounded.
 
+**Balance by work** (:class:`LoadBoard`). All workers poll one listening socket and the first to
+wake takes a new connection, whatever it already holds. Each worker publishes in shared memory
+the work it holds, in characters of request body (plus a fixed cost per request), and leaves new
+connections to a live worker with clearly less. A 100,000-character document then keeps its own
+worker busy while short requests go to the others instead of queueing behind it, and requests
+below capacity spread over the workers instead of piling into one worker's queue (503s). The
+lightest worker always accepts, so a 503 under real overload stays fast. Inside a worker, the
+tagging queue is ordered by size too (``service/api/limits.py``).
+
 **problem+json from the server itself**. Errors gunicorn answers before the app sees the request
 (a bad request line 400, a URI over the limit 414, header fields over the limits 431, a read
 deadline 408) are ``application/problem+json`` like every other error, instead of gunicorn's
@@ -40,8 +49,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import mmap
+import os
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -60,11 +72,21 @@ log = logging.getLogger("service.server")
 # Read ahead at most this much of a header block before handing a connection to a thread; a larger
 # one is rare and is read on by the thread, under the same deadline.
 READ_AHEAD_BYTES = 64 * 1024
-# How long a worker whose tagging slots are all taken leaves a new connection to the other workers,
-# per request it holds (tagging or waiting), before it accepts the connection itself (then it queues
-# or answers 503 as before): the least loaded worker's pause ends first. At most ACCEPT_DEFER_MAX_S.
-ACCEPT_DEFER_S = 0.025
-ACCEPT_DEFER_MAX_S = 0.2
+# Balance (see :class:`LoadBoard`): a worker with more work than another live worker leaves new
+# connections to it, checking again every ACCEPT_RECHECK_S. Work is counted in characters of
+# request body, plus REQUEST_COST_CHARS per request (the fixed cost of a call: labels, set-up), so
+# ten short articles and one long one compare by the time they will take. A worker accepts while
+# its work is within ACCEPT_SLACK_CHARS of the lightest other one (ties: both accept).
+ACCEPT_RECHECK_S = 0.025
+REQUEST_COST_CHARS = 2_000
+ACCEPT_SLACK_CHARS = REQUEST_COST_CHARS
+# Added to a worker's published work when it cannot take a request well: every tagging place taken
+# (a new request would be refused), or its model not ready; the others are preferred while they can.
+FULL_CHARS = 1e9
+NOT_READY_CHARS = 1e12
+# An entry whose worker has not written for this long is ignored (killed, stuck): never waited for.
+BOARD_STALE_S = 3.0
+BOARD_ENTRIES = 256
 # Bodies read ahead by one worker at once, all connections together: past it a body is read by its
 # thread instead (under the body deadlines), so memory stays bounded whatever clients send.
 BODY_AHEAD_BUDGET = 64 * 1024 * 1024
@@ -95,6 +117,7 @@ class DeadlineSocket:
         self.headers_ready = False
         self.request_end: int | None = None  # bytes of headers and body, once the headers are in
         self.promised = 0  # of those, the body's (counted in the worker's read-ahead budget)
+        self.body_length: int | None = None  # by its headers; None: not known (chunked ...)
         self.body_started = 0.0
         self.last_data = 0.0
         self.deadline: float | None = None
@@ -171,6 +194,63 @@ def _body_length(head: bytes) -> int | None:
     return length or 0
 
 
+class LoadBoard:
+    """Every worker's work in hand, in characters, in shared memory: how workers balance new connections.
+
+    All workers poll the same listening socket and the first to wake takes a new connection,
+    whatever it holds: one 100,000-character document could hold a worker's only tagging slot for
+    20 s while short requests keep landing behind it, and 8 clients could put 6 requests on one
+    worker and 2 on the other and get 503s below capacity. Each worker therefore publishes here the
+    work it has taken on (bodies it holds, tagging or waiting, plus a cost per request) and steps
+    aside while another live worker has less, so new connections go to the least loaded worker.
+
+    An anonymous ``MAP_SHARED`` mapping made when gunicorn's master imports this module, so every
+    worker forked from it shares it; no lock (a torn read misjudges one connection, no more).
+    Entry ``age % BOARD_ENTRIES`` (gunicorn numbers its workers) holds pid, work and the time of
+    the last write (``CLOCK_MONOTONIC``, the same in every process); stale entries are ignored.
+    """
+
+    _ENTRY = struct.Struct("=qdd")
+
+    def __init__(self, entries: int = BOARD_ENTRIES) -> None:
+        self.entries = entries
+        self._mem = mmap.mmap(-1, entries * self._ENTRY.size)
+
+    def publish(self, index: int, work: float, now: float) -> None:
+        """Write this process's work into entry ``index``."""
+        self._ENTRY.pack_into(self._mem, (index % self.entries) * self._ENTRY.size, os.getpid(), work, now)
+
+    def clear(self, index: int) -> None:
+        """Free entry ``index`` (a worker leaving)."""
+        self._ENTRY.pack_into(self._mem, (index % self.entries) * self._ENTRY.size, 0, 0.0, 0.0)
+
+    def lightest_other(self, index: int, now: float) -> float | None:
+        """The least work another live worker published, or None when there is no other."""
+        mine = index % self.entries
+        pid = os.getpid()
+        best: float | None = None
+        for i, (other, work, beat) in enumerate(self._ENTRY.iter_unpack(self._mem)):
+            if i == mine or other in (0, pid) or now - beat > BOARD_STALE_S or not _alive(other):
+                continue
+            best = work if best is None else min(best, work)
+        return best
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists: a worker killed a moment ago must not be waited for."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists
+        return True
+    return True
+
+
+# Made in gunicorn's master (which imports this module to find the worker class), before any fork.
+BOARD = LoadBoard()
+
+
 class DrainingThreadWorker(ThreadWorker):
     """``gthread`` that closes its listeners when it stops accepting to shut down."""
 
@@ -192,42 +272,76 @@ class GuardedThreadWorker(DrainingThreadWorker):
         self.max_body = int(env_value("MAX_BODY_BYTES"))  # a larger body is the app's 413, not read here
         self.reading: deque[Any] = deque()  # connections whose request the main loop is reading
         self.body_ahead = 0  # bytes of bodies promised to connections being read ahead
-        self.accept_paused = False  # listeners off the poller for ACCEPT_DEFER_S (busy)
-        self.accept_deferred = False  # the pending connection was left to others once already
+        self.accept_paused = False  # listeners off the poller until the next check (heavier than another)
+        self.work = 0.0  # characters of the requests this worker holds (see REQUEST_COST_CHARS)
+        self.bodies_held = 0  # requests being read, or with a body (tagging or waiting for a slot)
 
-    # --- balance: a busy worker lets idle ones take new connections ---------------------------------
+    # --- balance: new connections go to the worker with the least work (LoadBoard) ------------------
 
-    def _load(self) -> int:
-        """Requests this worker holds, tagging or waiting for a slot; 0 while a slot is free."""
-        slots = getattr(self.wsgi, "extensions", {}).get("tagger_slots")
-        if slots is None or slots.busy < slots.size:
-            return 0
-        return int(slots.busy + slots.waiting)
+    def _places(self) -> int | None:
+        """Requests this worker can hold before it refuses (tagging slots + queue), once known."""
+        slots = getattr(getattr(self, "wsgi", None), "extensions", {}).get("tagger_slots")
+        return None if slots is None else int(slots.size + slots.max_queue)
 
-    def _busy(self) -> bool:
-        """True while every tagging slot of this worker is taken (a new request would wait)."""
-        return self._load() > 0
+    def _published_work(self) -> float:
+        """This worker's work as the others see it: marked up when it is full or not ready, infinite
+        while it takes no connections (at its connection cap, or stopping): never the lightest."""
+        if not (self.alive and self._accepting):
+            return float("inf")
+        work = self.work
+        places = self._places()
+        if places is not None and self.bodies_held >= places:
+            work += FULL_CHARS
+        state = getattr(getattr(self, "wsgi", None), "extensions", {}).get("tagger")
+        if state is not None and getattr(state, "status", "ready") != "ready":
+            work += NOT_READY_CHARS
+        return work
+
+    def _publish(self) -> None:
+        BOARD.publish(self.age, self._published_work(), time.monotonic())
+
+    def _heavier_than_another(self) -> bool:
+        """True while another live worker that accepts has clearly less work than this one."""
+        lightest = BOARD.lightest_other(self.age, time.monotonic())
+        return lightest is not None and self._published_work() > lightest + ACCEPT_SLACK_CHARS
+
+    def _hold_work(self, conn: Any, work: float, body: bool) -> None:
+        """Count ``work`` characters for ``conn`` from now on (replacing what it counted before)."""
+        before, had_body = getattr(conn, "work", (0.0, False))
+        self.work += work - before
+        self.bodies_held += int(body) - int(had_body)
+        conn.work = (work, body)
+        self._publish()
+
+    def notify(self) -> None:
+        """gunicorn's heartbeat (every turn of the main loop), and this worker's entry on the board."""
+        super().notify()
+        self._publish()
+
+    def init_process(self) -> None:
+        """Claim this worker's board entry before it serves, and free it when the worker exits."""
+        BOARD.publish(self.age, NOT_READY_CHARS, time.monotonic())
+        try:
+            super().init_process()
+        finally:
+            BOARD.clear(self.age)
 
     def accept(self, listener: Any) -> None:
-        """Accept, unless busy: then step aside once, longer the more it holds, so that a less
-        loaded worker takes the connection.
+        """Accept, unless another live worker has less work: then leave the connection to it.
 
-        All workers poll the same listening socket and the first to wake wins, whatever its load:
-        8 clients could put 6 requests on one worker (5 places: 1 slot, 4 waiting) and 2 on the
-        other, and get 503s below capacity. If no other worker takes the connection meanwhile, this
-        one accepts it after the pause, so a 503 under real overload stays fast.
+        The listeners come off this worker's poller for ACCEPT_RECHECK_S, then the check runs
+        again. Only a worker that is accepting counts as lighter (a stopping worker, or one at
+        its connection cap, publishes infinite work), so the lightest worker always accepts: a
+        connection never waits for nobody, and under real overload a 503 stays fast.
         """
-        load = self._load()
-        if self.accept_deferred or not load:
-            self.accept_deferred = False
+        if not self._heavier_than_another():
             super().accept(listener)
             return
-        self.accept_deferred = True
         self.accept_paused = True
         for sock in self.sockets:
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self.poller.unregister(sock)
-        timer = threading.Timer(min(ACCEPT_DEFER_S * load, ACCEPT_DEFER_MAX_S), self._wake_to_resume)
+        timer = threading.Timer(ACCEPT_RECHECK_S, self._wake_to_resume)
         timer.daemon = True
         timer.start()
 
@@ -253,6 +367,7 @@ class GuardedThreadWorker(DrainingThreadWorker):
     def enqueue_req(self, conn: Any) -> None:
         """Hand ``conn`` to a thread once its headers are in; until then read them here."""
         if self.cfg.is_ssl:
+            self._hold_work(conn, REQUEST_COST_CHARS, True)
             super().enqueue_req(conn)
             return
         if not isinstance(conn.sock, DeadlineSocket):
@@ -269,11 +384,15 @@ class GuardedThreadWorker(DrainingThreadWorker):
             sock.what, sock.idle = "headers", None
             sock.deadline = sock.started + self.read_timeout
             conn.data_ready = True  # gunicorn >= 24 would otherwise wait for the socket in the thread
+            if not getattr(conn, "work", (0.0, False))[1]:  # pipelined: size unknown, counted as one
+                self._hold_work(conn, REQUEST_COST_CHARS, True)
             super().enqueue_req(conn)
             return
         sock.started = sock.last_data = time.monotonic()
         sock.request_end = None
         sock.setblocking(False)
+        # counted from now, as a request, not from its headers: a burst of connections spreads evenly
+        self._hold_work(conn, REQUEST_COST_CHARS, True)
         self.reading.append(conn)
         self.poller.register(sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
@@ -299,7 +418,7 @@ class GuardedThreadWorker(DrainingThreadWorker):
                 if len(sock.buffer) >= READ_AHEAD_BYTES:
                     self._hand_over(conn)
                 return
-            length = _body_length(sock.buffer[:end])
+            length = sock.body_length = _body_length(sock.buffer[:end])
             if length is None or length > self.max_body or self.body_ahead + length > BODY_AHEAD_BUDGET:
                 self._hand_over(conn)  # its thread reads the body, under the body deadlines
                 return
@@ -310,6 +429,9 @@ class GuardedThreadWorker(DrainingThreadWorker):
 
     def _hand_over(self, conn: Any) -> None:
         sock: DeadlineSocket = conn.sock
+        length = sock.body_length
+        # a body this worker did not read ahead (chunked, over a budget) counts as one request
+        self._hold_work(conn, REQUEST_COST_CHARS + (sock.promised or 0), length is None or length > 0)
         self._stop_reading(conn)
         sock.headers_ready = True
         self.enqueue_req(conn)
@@ -320,11 +442,12 @@ class GuardedThreadWorker(DrainingThreadWorker):
             self.poller.unregister(sock)
         self.reading.remove(conn)
         self.body_ahead -= sock.promised
-        sock.request_end, sock.promised = None, 0
+        sock.request_end, sock.promised, sock.body_length = None, 0, None
 
     def _drop(self, conn: Any, answer: str | None = None) -> None:
         """Stop reading ``conn`` and close it; ``answer``: the 408's detail (it sent part of a request)."""
         self._stop_reading(conn)
+        self._hold_work(conn, 0.0, False)
         self.nr_conns -= 1
         if answer:
             # best effort, without blocking the main loop: the client may not be reading
@@ -361,6 +484,11 @@ class GuardedThreadWorker(DrainingThreadWorker):
             elif not self.alive and not sock.buffer:  # shutting down: nothing of a request yet
                 self._drop(conn)
 
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """A request is answered (main loop): its work no longer counts, then gunicorn's own handling."""
+        self._hold_work(conn, 0.0, False)
+        super().finish_request(conn, fs)
+
     # --- in a pool thread -------------------------------------------------------------------------
 
     def handle(self, conn: Any) -> Any:
@@ -380,9 +508,9 @@ class GuardedThreadWorker(DrainingThreadWorker):
         sock = conn.sock
         if not isinstance(sock, DeadlineSocket):
             return super().handle_request(req, conn)
-        if self._busy():
-            # this request waits for a slot: close the connection after it, so that the client's
-            # next request connects anew and can land on a less busy worker
+        if self._heavier_than_another():
+            # another worker has less work: close the connection after this request, so that the
+            # client's next request connects anew and lands there
             req.must_close = True
         sock.what, sock.idle, sock.timed_out = "body", self.read_timeout, False
         sock.deadline = time.monotonic() + self.body_timeout

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -473,9 +474,9 @@ def test_chunked_and_expect_continue_uploads_are_read_by_the_thread(guarded):
 
 
 def test_below_capacity_requests_are_not_refused(server_factory):
-    """8 keep-alive clients, 2 workers with 5 places each (1 tagging slot, 4 waiting): busy workers
-    leave new connections to less loaded ones and close kept-alive connections whose request had to
-    wait, so the load spreads. Stock accepting refused 864 of 1,028 requests in 30 s (84%, fast 503s
+    """8 keep-alive clients, 2 workers with 5 places each (1 tagging slot, 4 waiting): a worker with
+    more work than another leaves new connections to it and closes kept-alive connections after
+    the request, so the load spreads. Stock accepting refused 864 of 1,028 requests in 30 s (84%, fast 503s
     retried at once); this worker 1-6 of about 200 (python /tmp/fairness.py 30 0.3)."""
     import http.client
 
@@ -502,3 +503,76 @@ def test_below_capacity_requests_are_not_refused(server_factory):
         c.join(60)
     assert set(statuses) <= {200, 503} and statuses.count(200) >= 40
     assert statuses.count(503) <= 0.1 * len(statuses), (statuses.count(503), len(statuses))
+
+
+class SizedEngine:
+    """The test double, slow in proportion to what it tags: ``TAGGER_TEST_S_PER_KCHAR`` seconds per
+    1,000 characters (at least 0.05 s a call), as the real engine's cost grows with the text."""
+
+    def __init__(self, s_per_kchar: float) -> None:
+        from engine_double import CannedEngine
+
+        self.canned = CannedEngine()
+        self.info = self.canned.info
+        self.s_per_kchar = s_per_kchar
+
+    def tag_many(self, documents: Any, *args: Any, **kwargs: Any) -> Any:
+        from service.tagging.types import DeadlineExceeded
+
+        chars = sum(len(d.text) for d in documents)
+        end = time.monotonic() + max(0.05, self.s_per_kchar * chars / 1000)
+        while time.monotonic() < end:
+            if kwargs.get("deadline") is not None and time.monotonic() > kwargs["deadline"]:
+                raise DeadlineExceeded("sized test engine ran out of time")
+            time.sleep(0.01)
+        return self.canned.tag_many(documents, *args, **kwargs)
+
+
+def sized_engine(config: Any) -> SizedEngine:
+    """``TAGGER_ENGINE_FACTORY=test_api_gunicorn:sized_engine`` (gunicorn imports it from tests/)."""
+    return SizedEngine(float(config.get("TEST_S_PER_KCHAR") or 0.0))
+
+
+def test_short_requests_are_not_stuck_behind_a_huge_one(server_factory):
+    """One 100,000-character request holds its worker's only tagging slot for 5 s. New connections
+    go to the worker with less work (service/gunicorn_worker.py LoadBoard), so 4 clients of short
+    requests are all served by the other worker meanwhile: none waits for the huge one, none is
+    refused. Stock accepting put about half of them behind it (each waited out the huge run)."""
+    server = server_factory(
+        TAGGER_WORKERS="2",
+        TAGGER_ENGINE_FACTORY="test_api_gunicorn:sized_engine",
+        TAGGER_TEST_S_PER_KCHAR="0.05",
+    )
+    huge = ("Joe Biden met Xi Jinping in Lima, Peru. " * 2600)[:100_000]
+    huge_times: list[float] = []
+    shorts: list[tuple[float, float, int]] = []
+
+    def client(c: int) -> None:
+        for seq in range(3000):
+            if len(huge_times) == 2:
+                break
+            t0 = time.monotonic()
+            # a new id each time: the worker's result cache would answer a repeated request at once
+            status, _ = _post(server.url + "/v1/tag", {"text": TEXT_SHORT, "id": f"s{c}-{seq}"}, timeout=60)
+            shorts.append((t0, time.monotonic(), status))
+
+    clients = [threading.Thread(target=client, args=(c,)) for c in range(4)]
+    for c in clients:
+        c.start()
+    time.sleep(0.5)  # the short requests are flowing, to both workers
+    huge_times.append(time.monotonic())
+    status, _ = _post(server.url + "/v1/tag", {"text": huge}, timeout=60)
+    huge_times.append(time.monotonic())
+    for c in clients:
+        c.join(60)
+    assert status == 200, server.output()
+    start, end = huge_times
+    assert [s for _, _, s in shorts if s != 200] == []
+    # sent while the huge one was tagging, well before it ended
+    during = [(t0, t1) for t0, t1, _ in shorts if start + 0.3 < t0 < end - 1.0]
+    assert len(during) >= 10
+    stuck = [round(t1 - t0, 2) for t0, t1 in during if t1 >= end]
+    assert stuck == [], f"{len(stuck)} of {len(during)} short requests waited for the huge one: {stuck}"
+
+
+TEXT_SHORT = "Joe Biden met Xi Jinping in Lima, Peru."

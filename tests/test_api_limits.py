@@ -153,6 +153,94 @@ def test_queue_wait_is_bounded(make_app, problem):
         thread.join(10)
 
 
+def _queue_order(slots: Any, sizes: list[int]) -> list[int]:
+    """Hold the only slot, queue one waiter per size (in that order), let go: the order they got it."""
+    got: list[int] = []
+    release = threading.Event()
+
+    def holder() -> None:
+        with slots.hold(10, 1):
+            release.wait(10)
+
+    def waiter(i: int) -> None:
+        with slots.hold(10, 1, sizes[i]):
+            got.append(i)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    while slots.busy < 1:
+        time.sleep(0.001)
+    threads = []
+    for i in range(len(sizes)):
+        threads.append(threading.Thread(target=waiter, args=(i,)))
+        threads[-1].start()
+        while slots.waiting < i + 1:  # queued in this order
+            time.sleep(0.001)
+    release.set()
+    for t in [first, *threads]:
+        t.join(10)
+    return got
+
+
+def test_a_short_request_waiting_goes_ahead_of_a_huge_one():
+    """Size-aware queue: a 100,000-character body waits behind short ones that arrive while it
+    waits, instead of making each of them wait for its whole run."""
+    from service.api.limits import Slots
+
+    slots = Slots(1, 5)
+    assert _queue_order(slots, [100_000, 3_000, 4_000]) == [1, 2, 0]
+    assert slots.busy == 0 and slots.waiting == 0
+
+
+def test_equal_sizes_are_served_in_arrival_order_and_a_huge_one_is_not_starved():
+    """Expected finish = arrival + size / speed: equal requests are first come, first served, and a
+    long request is overtaken only by requests that arrive within its own expected run."""
+    from service.api.limits import Slots
+
+    assert _queue_order(Slots(1, 5), [3_000, 3_000, 3_000]) == [0, 1, 2]
+    # at a (made-up) speed where the huge body's run is shorter than the gap between arrivals, the
+    # requests that come after it no longer go ahead of it
+    assert _queue_order(Slots(1, 5, chars_per_s=1e12), [100_000, 3_000, 4_000]) == [0, 1, 2]
+
+
+def test_a_waiter_that_times_out_leaves_the_queue_to_the_next():
+    from service.api.errors import ApiError
+    from service.api.limits import Slots
+
+    slots = Slots(1, 2)
+    release = threading.Event()
+    outcome: list[str] = []
+
+    def holder() -> None:
+        with slots.hold(10, 1):
+            release.wait(10)
+
+    def waiter(timeout: float, size: int, name: str) -> None:
+        try:
+            with slots.hold(timeout, 1, size):
+                outcome.append(name)
+        except ApiError as err:
+            outcome.append(f"{name} {err.status}")
+
+    first = threading.Thread(target=holder)
+    first.start()
+    while slots.busy < 1:
+        time.sleep(0.001)
+    # the short one is first in the queue but gives up; the long one then gets the slot
+    short = threading.Thread(target=waiter, args=(0.2, 10, "short"))
+    long_ = threading.Thread(target=waiter, args=(10, 100_000, "long"))
+    long_.start()
+    while slots.waiting < 1:
+        time.sleep(0.001)
+    short.start()
+    short.join(5)
+    assert outcome == ["short 503"] and slots.waiting == 1
+    release.set()
+    for t in (first, long_):
+        t.join(10)
+    assert outcome == ["short 503", "long"] and slots.busy == 0 and slots.waiting == 0
+
+
 # --- time budget -----------------------------------------------------------------------------------
 
 
