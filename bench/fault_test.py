@@ -1,9 +1,19 @@
 """Fault test of the service under gunicorn, on loopback: workers killed with SIGKILL, SIGTERM under load.
 
-    .venv/bin/python -m bench.fault_test                  # about a minute with the embedded model
+    .venv/bin/python -m bench.fault_test                  # about 6 minutes with the embedded model
+    .venv/bin/python -m bench.fault_test --slow-duration 20 --skip kill-one --skip kill-all   # shorter
 
 One gunicorn (the project's ``gunicorn.conf.py``, 2 workers by default, JSON access log on) on
-127.0.0.1 and a free port, then three faults in turn:
+127.0.0.1 and a free port, then the faults in turn:
+
+0. **Slow clients** (``--skip slow`` leaves them out): a probe (a normal client: ``GET /healthz``
+   and ``POST /v1/tag`` of a seed article every ``--probe-every`` s, 2 s counted as "in time") runs
+   alone for ``--baseline`` s, then beside each attack for ``--slow-duration`` s (60): ``--idle``
+   200 connections that send half a request and go silent, ``--trickle`` 50 that send one header
+   byte a second, ``--stalled`` 20 uploads that stop after 1 KiB of a 1 MB body, and ``--nesting``
+   2 clients posting JSON nested 100,000 deep. A connection the server closes (its deadline passed)
+   is replaced at once, so the attack holds its size the whole time. Measured: the probe's answers,
+   in time or not, and its p50/p95 as ratios to the baseline; what the server answered the attackers.
 
 1. **SIGKILL one worker under load** (``--clients`` clients posting seed articles): the master must
    start a replacement; measured: seconds until its pid appears, until its model is loaded (full
@@ -27,14 +37,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import selectors
 import signal
+import socket
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from bench.common import CACHE_DIR, Gunicorn
+from bench.common import CACHE_DIR, Gunicorn, percentile
 from bench.load_test import (
     Clients,
     Outcome,
@@ -205,6 +218,261 @@ def sigterm_under_load(server: Gunicorn, texts: list[str], clients: int, load_s:
     }
 
 
+# --- slow clients (issue 14): idle, trickling and stalled connections, deep nesting ------------------
+
+NESTED = b"[" * 100_000 + b"]" * 100_000  # 200 KB of JSON nested 100,000 deep: a 400, never a 500
+
+
+class Attack:
+    """``n`` raw connections of one kind, kept open for ``duration`` s by a single selector loop:
+    when the server closes one (a deadline passed), another is opened in its place at once.
+
+    - ``idle``: half a request line and headers, then silence (the header deadline must cut it);
+    - ``trickle``: a header block that never ends, one byte every ``trickle_s`` seconds;
+    - ``stalled``: a ``POST /v1/tag`` promising a 1,000,000-byte body, 1 KiB of it, then silence.
+    """
+
+    OPENINGS: ClassVar[dict[str, bytes]] = {
+        "idle": b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        "trickle": b"G",
+        "stalled": b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000000\r\n\r\n" + b'{"text": "' + b"a" * 1014,
+    }
+    TRICKLE = b"ET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100_000
+
+    def __init__(self, url: str, kind: str, n: int, trickle_s: float = 1.0) -> None:
+        host, port = url.split("//", 1)[1].rsplit(":", 1)
+        self.addr = (host, int(port))
+        self.kind, self.n, self.trickle_s = kind, n, trickle_s
+        self.opened = self.closed_by_server = self.answered_408 = self.connect_errors = 0
+        self.other_answers: Counter[str] = Counter()
+        self.held_s_max = 0.0  # the longest the server kept one attacking connection open
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"attack-{kind}", daemon=True)
+
+    def start(self, duration: float) -> None:
+        self._deadline = time.monotonic() + duration
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join(self._deadline - time.monotonic() + 30)
+
+    def _open(self, sel: selectors.BaseSelector, state: dict[socket.socket, list[Any]]) -> None:
+        try:
+            sock = socket.create_connection(self.addr, timeout=5)
+            sock.sendall(self.OPENINGS[self.kind])
+        except OSError:
+            self.connect_errors += 1
+            time.sleep(0.05)  # bounded: the loop ends at the deadline whatever happens
+            return
+        sock.setblocking(False)
+        self.opened += 1
+        state[sock] = [time.monotonic(), b"", 0]  # opened at, bytes answered, trickle position
+        sel.register(sock, selectors.EVENT_READ)
+
+    def _close(self, sel: selectors.BaseSelector, state: dict[socket.socket, list[Any]],
+               sock: socket.socket) -> None:
+        opened, answer, _ = state.pop(sock)
+        sel.unregister(sock)
+        sock.close()
+        self.held_s_max = max(self.held_s_max, time.monotonic() - opened)
+        status = answer.split(b" ", 2)[1].decode("latin-1", "replace") if answer.count(b" ") >= 2 else ""
+        if status == "408":
+            self.answered_408 += 1
+        elif status:
+            self.other_answers[status] += 1
+
+    def _run(self) -> None:
+        sel = selectors.DefaultSelector()
+        state: dict[socket.socket, list[Any]] = {}
+        next_trickle = time.monotonic() + self.trickle_s
+        try:
+            while time.monotonic() < self._deadline and not self._stop.is_set():
+                while len(state) < self.n and time.monotonic() < self._deadline:
+                    self._open(sel, state)
+                for key, _ in sel.select(timeout=0.1):
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
+                    try:
+                        data = sock.recv(65536)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        data = b""
+                    if data:
+                        state[sock][1] += data
+                    else:
+                        self.closed_by_server += 1
+                        self._close(sel, state, sock)
+                if self.kind == "trickle" and time.monotonic() >= next_trickle:
+                    next_trickle += self.trickle_s
+                    for sock, st in list(state.items()):
+                        try:
+                            sock.send(self.TRICKLE[st[2] : st[2] + 1])
+                            st[2] = (st[2] + 1) % len(self.TRICKLE)
+                        except OSError:
+                            pass  # closed: the selector reports it
+        finally:
+            for sock in list(state):
+                self._close(sel, state, sock)
+            sel.close()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "connections": self.n,
+            "opened": self.opened,
+            "closed_by_server": self.closed_by_server,
+            "answered_408": self.answered_408,
+            "other_answers": dict(self.other_answers),
+            "connect_errors": self.connect_errors,
+            "longest_held_s": round(self.held_s_max, 1),
+        }
+
+
+class Nesting:
+    """``n`` clients posting JSON nested 100,000 deep for ``duration`` s; every answer must be a 400
+    problem (no 500, no traceback)."""
+
+    def __init__(self, url: str, n: int) -> None:
+        self.url, self.n = url + "/v1/tag", n
+        self.answers: Counter[str] = Counter()
+        self.latencies: list[float] = []
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(n)]
+
+    def start(self, duration: float) -> None:
+        self._deadline = time.monotonic() + duration
+        for t in self._threads:
+            t.start()
+
+    def join(self) -> None:
+        for t in self._threads:
+            t.join(max(0.0, self._deadline - time.monotonic()) + 60)
+
+    def _run(self) -> None:
+        import requests
+
+        for _ in range(100_000):  # bounded; the deadline ends it first
+            if time.monotonic() >= self._deadline:
+                return
+            t0 = time.monotonic()
+            try:
+                r = requests.post(self.url, data=NESTED, timeout=30,
+                                  headers={"Content-Type": "application/json", "Connection": "close"})
+                kind = f"{r.status_code} {r.headers.get('Content-Type', '').split(';')[0]}"
+            except requests.RequestException as exc:
+                kind = type(exc).__name__
+            self.latencies.append(time.monotonic() - t0)
+            self.answers[kind] += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": "nesting",
+            "clients": self.n,
+            "answers": dict(self.answers),
+            "latency_ms_p50": _ms(self.latencies, 50),
+            "latency_ms_p95": _ms(self.latencies, 95),
+        }
+
+
+def _ms(values: list[float], q: float) -> float | None:
+    return round(percentile(values, q) * 1000, 1) if values else None
+
+
+class Probe:
+    """A normal client: ``GET /healthz`` then ``POST /v1/tag`` (a seed article, a new id each time:
+    the result cache must not answer it) every ``every`` s, each on a fresh connection."""
+
+    def __init__(self, url: str, texts: list[str], every: float = 0.5, limit_s: float = 2.0) -> None:
+        self.url, self.texts, self.every, self.limit_s = url, texts, every, limit_s
+        self.calls: dict[str, list[tuple[float, bool]]] = {"healthz": [], "tag": []}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+        self._seq = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        self._thread.join(60)
+        return self.summary()
+
+    def _call(self, name: str) -> None:
+        import requests
+
+        t0 = time.monotonic()
+        try:
+            if name == "healthz":
+                r = requests.get(self.url + "/healthz", timeout=10, headers={"Connection": "close"})
+            else:
+                self._seq += 1
+                text = self.texts[self._seq % len(self.texts)]
+                r = requests.post(self.url + "/v1/tag", json={"id": f"probe-{self._seq}", "text": text},
+                                  timeout=10, headers={"Connection": "close"})
+            ok = r.status_code == 200
+        except requests.RequestException:
+            ok = False
+        self.calls[name].append((time.monotonic() - t0, ok))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            self._call("healthz")
+            self._call("tag")
+            self._stop.wait(max(0.0, self.every - (time.monotonic() - t0)))
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, calls in self.calls.items():
+            lat = [s for s, _ in calls]
+            ok = [s for s, good in calls if good]
+            out[name] = {
+                "calls": len(calls),
+                "ok": len(ok),
+                f"ok_within_{self.limit_s:g}s": sum(s <= self.limit_s for s in ok),
+                "p50_ms": _ms(lat, 50),
+                "p95_ms": _ms(lat, 95),
+                "max_ms": round(max(lat) * 1000, 1) if lat else None,
+            }
+        return out
+
+
+def slow_clients(server: Gunicorn, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The probe alone (baseline), then each attack in turn with the probe running."""
+    cases: list[tuple[str, Any]] = [
+        ("idle", lambda: Attack(server.url, "idle", args.idle)),
+        ("trickle", lambda: Attack(server.url, "trickle", args.trickle)),
+        ("stalled", lambda: Attack(server.url, "stalled", args.stalled)),
+        ("nesting", lambda: Nesting(server.url, args.nesting)),
+    ]
+    probe = Probe(server.url, texts, args.probe_every)
+    probe.start()
+    time.sleep(args.baseline)
+    out: dict[str, Any] = {"duration_s": args.slow_duration, "baseline": {"seconds": args.baseline,
+                                                                          "probe": probe.stop()}}
+    base = out["baseline"]["probe"]
+    log(f"slow clients: baseline probe {base}")
+    for name, make in cases:
+        if name in args.skip_slow:
+            continue
+        attack = make()
+        probe = Probe(server.url, texts, args.probe_every)
+        attack.start(args.slow_duration)
+        time.sleep(min(2.0, args.slow_duration / 4))  # the attack is in place before probing
+        probe.start()
+        attack.join()
+        result = {"attack": attack.summary(), "probe": probe.stop()}
+        for call in ("healthz", "tag"):
+            b, p = base[call], result["probe"][call]
+            if b["p50_ms"] and p["p50_ms"]:
+                p["p50_x_baseline"] = round(p["p50_ms"] / b["p50_ms"], 2)
+                p["p95_x_baseline"] = round(p["p95_ms"] / b["p95_ms"], 2)
+        out[name] = result
+        log(f"slow clients, {name}: {result}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -217,9 +485,20 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["kill-one", "kill-all"],
-        help="skip a SIGKILL fault (the SIGTERM always runs: it ends the server)",
+        choices=["slow", "kill-one", "kill-all"],
+        help="skip the slow clients or a SIGKILL fault (the SIGTERM always runs: it ends the server)",
     )
+    p.add_argument("--slow-duration", type=float, default=60.0,
+                   help="seconds each slow-client attack lasts (60)")
+    p.add_argument("--baseline", type=float, default=15.0,
+                   help="seconds the probe runs alone first, the baseline of its latency ratios (15)")
+    p.add_argument("--idle", type=int, default=200, help="idle half-request connections (200)")
+    p.add_argument("--trickle", type=int, default=50, help="connections trickling header bytes (50)")
+    p.add_argument("--stalled", type=int, default=20, help="stalled uploads (20)")
+    p.add_argument("--nesting", type=int, default=2, help="clients posting JSON nested 100,000 deep (2)")
+    p.add_argument("--probe-every", type=float, default=0.5, help="seconds between probe rounds (0.5)")
+    p.add_argument("--skip-slow", action="append", default=[],
+                   choices=["idle", "trickle", "stalled", "nesting"], help="skip one slow-client case")
     p.add_argument("--out", type=Path, default=CACHE_DIR / "fault_test.json")
     args = p.parse_args(argv)
     prepared = prepare_run(
@@ -236,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         result["all_workers_ready_s"] = round(server.wait_all_ready(args.ready_timeout), 2)
         result["rss_mib"] = list(workers_rss(server.proc.pid).values())
         result["served"] = served_model(server.url)
+        if "slow" not in args.skip:
+            result["slow_clients"] = slow_clients(server, texts, args)
         if "kill-one" not in args.skip:
             r = result["sigkill_one_worker"] = kill_one_worker(
                 server, texts, args.clients, args.load, args.ready_timeout
@@ -271,8 +552,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     log(f"results in {args.out}")
     term = result.get("sigterm_under_load", {})
+    slow = {k: v for k, v in result.get("slow_clients", {}).items() if isinstance(v, dict) and "attack" in v}
     ok = (
         "failed" not in result
+        # the normal client got every answer while slow clients attacked, and nesting is never a 5xx
+        and all(r["probe"][c]["ok"] == r["probe"][c]["calls"]
+                for r in slow.values() for c in ("healthz", "tag"))
+        and not any(k.startswith("5") for r in slow.values() for k in r["attack"].get("answers", {}))
         and term.get("exit_code") == 0
         and term.get("lost") == 0
         and all(
