@@ -576,3 +576,27 @@ def test_short_requests_are_not_stuck_behind_a_huge_one(server_factory):
 
 
 TEXT_SHORT = "Joe Biden met Xi Jinping in Lima, Peru."
+
+
+# --- schemathesis against the live server -----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("LIVE_FUZZ_EXAMPLES"),
+                    reason="opt-in, about 5 minutes: LIVE_FUZZ_EXAMPLES=10 pytest -k schemathesis")
+def test_schemathesis_against_the_live_server(server_factory, tmp_path):
+    """schemathesis' CLI, every check, positive and negative data, all four phases, against gunicorn
+    as shipped (the worker class reads every request; its own errors are problem+json) with the
+    test double engine: the HTTP contract over a real socket, where tests/test_fuzz.py calls the
+    app in-process (and runs in every ``make test``). ``LIVE_FUZZ_EXAMPLES`` examples per operation;
+    derandomised. Opt-in: its coverage phase alone takes about 3 minutes on 2 cores."""
+    server = server_factory(TAGGER_WORKERS="1")
+    examples = os.environ["LIVE_FUZZ_EXAMPLES"]
+    cmd = [
+        str(Path(sys.executable).with_name("st")), "run", f"{server.url}/openapi.yaml",
+        "--checks", "all", "--mode", "all", "--phases", "examples,coverage,fuzzing,stateful",
+        "--max-examples", examples, "--generation-deterministic",
+        "--workers", "1", "--request-timeout", "30", "--suppress-health-check", "all", "--no-color",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]

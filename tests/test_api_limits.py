@@ -193,14 +193,16 @@ def test_a_short_request_waiting_goes_ahead_of_a_huge_one():
 
 
 def test_equal_sizes_are_served_in_arrival_order_and_a_huge_one_is_not_starved():
-    """Expected finish = arrival + size / speed: equal requests are first come, first served, and a
-    long request is overtaken only by requests that arrive within its own expected run."""
+    """Expected finish = arrival + size / speed (capped): equal requests are first come, first
+    served, and a long request is overtaken only by requests that arrive soon after it."""
     from service.api.limits import Slots
 
     assert _queue_order(Slots(1, 5), [3_000, 3_000, 3_000]) == [0, 1, 2]
     # at a (made-up) speed where the huge body's run is shorter than the gap between arrivals, the
     # requests that come after it no longer go ahead of it
     assert _queue_order(Slots(1, 5, chars_per_s=1e12), [100_000, 3_000, 4_000]) == [0, 1, 2]
+    # and however slow, its place moves back by MAX_LEAD_S at most (here 0: first come, first served)
+    assert _queue_order(Slots(1, 5, max_lead_s=0.0), [100_000, 3_000, 4_000]) == [0, 1, 2]
 
 
 def test_a_waiter_that_times_out_leaves_the_queue_to_the_next():

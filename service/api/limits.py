@@ -6,11 +6,11 @@ is answered 503 with ``Retry-After`` at once: under overload the service sheds l
 queueing without limit. The body size limit is Flask's ``MAX_CONTENT_LENGTH`` (413, see errors.py).
 
 Waiting requests are not served first come, first served but by size: a slot that comes free goes
-to the waiter whose *expected finish* (arrival + its body's characters / ``CHARS_PER_S``) is
-earliest. A short article that arrives while a 100,000-character document waits goes ahead of it,
-so one huge request cannot hold every short one behind it for the length of its own run; the huge
-one is overtaken only by requests that arrive within its own expected run time, so it is delayed
-by a bounded amount (at most ``MAX_QUEUE`` short runs) and never starved. Across workers, the
+to the waiter whose *expected finish* (arrival + its body's characters / ``CHARS_PER_S``, at most
+``MAX_LEAD_S`` later) is earliest. A short article that arrives while a 100,000-character document
+waits goes ahead of it, so one huge request cannot hold every short one behind it for the length
+of its own run; the huge one is overtaken only by requests that arrive within ``MAX_LEAD_S`` after
+it, so its extra wait is bounded and it is never starved into its queue timeout. Across workers, the
 worker class sends new connections to the worker with the least work (``service/gunicorn_worker.py``).
 """
 
@@ -32,6 +32,9 @@ EXTENSION = "tagger_slots"
 # how far ahead a short request may go of a long one (a 100,000-character body counts 20 s), so
 # the order, not any deadline, depends on it.
 CHARS_PER_S = 5_000.0
+# The most a long request's place in the queue is pushed back by its size: requests arriving later
+# than this after it wait behind it, however short (well under QUEUE_TIMEOUT_S, 20 s by default).
+MAX_LEAD_S = 5.0
 
 
 class Slots:
@@ -43,10 +46,11 @@ class Slots:
 
     def __init__(self, size: int, max_queue: int,
                  on_change: Callable[[int, int], None] | None = None,
-                 chars_per_s: float = CHARS_PER_S) -> None:
+                 chars_per_s: float = CHARS_PER_S, max_lead_s: float = MAX_LEAD_S) -> None:
         self.size = size
         self.max_queue = max_queue
         self.chars_per_s = chars_per_s
+        self.max_lead_s = max_lead_s
         self._cond = threading.Condition(threading.Lock())
         self._waiters: list[tuple[float, int]] = []  # heap of (expected finish, arrival order)
         self._order = itertools.count()
@@ -81,7 +85,7 @@ class Slots:
                     f"All {self.size} tagging slot(s) of this worker are busy and {self.waiting} "
                     "request(s) are waiting; retry later.", retry_after)
             now = time.monotonic()
-            me = (now + chars / self.chars_per_s, next(self._order))
+            me = (now + min(chars / self.chars_per_s, self.max_lead_s), next(self._order))
             heapq.heappush(self._waiters, me)
             self.waiting += 1
             self._changed()
