@@ -600,3 +600,25 @@ def test_schemathesis_against_the_live_server(server_factory, tmp_path):
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
+
+
+def test_the_load_board_sees_only_live_fresh_workers():
+    """The shared board a worker reads before it accepts: its own entry, stale entries (no write
+    for BOARD_STALE_S) and entries of processes that are gone never count as a lighter worker."""
+    from service.gunicorn_worker import BOARD_STALE_S, LoadBoard
+
+    board = LoadBoard(8)
+    now = time.monotonic()
+    assert board.lightest_other(0, now) is None  # alone
+    board.publish(0, 100.0, now)  # this process
+    assert board.lightest_other(0, now) is None  # its own entry is not another worker
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    entry = LoadBoard._ENTRY
+    entry.pack_into(board._mem, 1 * entry.size, os.getppid(), 50.0, now)  # live, fresh
+    entry.pack_into(board._mem, 2 * entry.size, os.getppid(), 1.0, now - BOARD_STALE_S - 1)  # stale
+    entry.pack_into(board._mem, 3 * entry.size, int(gone.stdout), 2.0, now)  # exited
+    assert board.lightest_other(0, now) == 50.0
+    board.clear(1)
+    assert board.lightest_other(0, now) is None
