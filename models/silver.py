@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.tagging.text import NewsWordSplitter, sentence_spans
@@ -161,6 +161,7 @@ def mark_leaders(text: str, spans: list[Span]) -> None:
 class Window:
     tokens: list[str]
     spans: list[tuple[int, int, str]]  # word-index start, end (inclusive), concept
+    open: list[tuple[int, int, str]] = field(default_factory=list)  # the same spans' descriptor labels
 
 
 def windows(text: str, spans: list[Span], disputed: list[Span], rng: random.Random,
@@ -187,7 +188,7 @@ def windows(text: str, spans: list[Span], disputed: list[Span], rng: random.Rand
             continue
         by_start = {s: k for k, (_, s, _) in enumerate(ws)}
         by_end = {e: k for k, (_, _, e) in enumerate(ws)}
-        ok, wspans = True, []
+        ok, wspans, wopen = True, [], []
         for sp in spans:
             if not (start <= sp.start < end):
                 continue
@@ -197,8 +198,10 @@ def windows(text: str, spans: list[Span], disputed: list[Span], rng: random.Rand
                 break
             if b - a + 1 <= max_width:
                 wspans.append((a, b, sp.concept))
+                if getattr(sp, "open", ""):
+                    wopen.append((a, b, sp.open))
         if ok:
-            out.append(Window([w for w, _, _ in ws], wspans))
+            out.append(Window([w for w, _, _ in ws], wspans, wopen))
     return out
 
 

@@ -151,6 +151,7 @@ class Span:
     end: int
     concept: str
     kind: str = ""  # the teacher's coarse type
+    open: str = ""  # what the text itself calls it ("striker", "budget airline"): models/descriptors.py
 
 
 def _window(text: str, start: int, end: int, before: int = 50, after: int = 40) -> tuple[str, str]:

@@ -31,11 +31,15 @@ class WordNet:
             self.senses[f[0]] = [int(o) for o in offsets[:synset_cnt]]
         self.parents: dict[int, list[int]] = {}
         self.instance: set[int] = set()
+        self.lexname: dict[int, int] = {}  # lexicographer file number: 18 noun.person, 14 noun.group, ...
+        self.head: dict[int, str] = {}  # the synset's first lemma, spaces for underscores
         for line in (root / "data.noun").read_text(encoding="latin-1").splitlines():
             if line.startswith(" "):
                 continue
             f = line.split(" | ")[0].split()
             off, w_cnt = int(f[0]), int(f[3], 16)
+            self.lexname[off] = int(f[1])
+            self.head[off] = f[4].replace("_", " ")
             i = 4 + 2 * w_cnt
             p_cnt = int(f[i])
             ptrs = f[i + 1:i + 1 + 4 * p_cnt]
