@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from service.tagging.cpus import available_cpus
+
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 
@@ -233,7 +235,7 @@ def test_gunicorn_settings_from_the_environment(monkeypatch, tmp_path):
     assert conf["preload_app"] is False
     assert conf["graceful_timeout"] == 50  # the whole time budget, and some
     assert conf["timeout"] >= 120
-    assert int(os.environ["TAGGER_TORCH_THREADS"]) == max(1, len(os.sched_getaffinity(0)) // 3)
+    assert int(os.environ["TAGGER_TORCH_THREADS"]) == max(1, available_cpus() // 3)
     assert conf["accesslog"] is None
 
 

@@ -56,16 +56,7 @@ def build_tagger(config: Mapping[str, Any]) -> Engine:
     from service.tagging.engine import Tagger
     from service.tagging.pinned import PinnedEngine
 
-    return PinnedEngine(
-        lambda: Tagger(
-            config["MODEL"],
-            threads=config["TORCH_THREADS"] or None,
-            threshold=config["THRESHOLD"],
-            precision=config.get("PRECISION", "auto"),
-            doc_encoder_path=config.get("TOPIC_DOC_ENCODER") or None,
-            setting="TAGGER_MODEL",
-        )
-    )
+    return PinnedEngine(lambda: Tagger.from_config(config))
 
 
 class EngineState:
