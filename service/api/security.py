@@ -34,7 +34,7 @@ KEYS_EXTENSION = "tagger_api_keys"
 OPEN_PATHS = ("/healthz", "/readyz", "/openapi.yaml", "/docs", "/editor")
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
-EXPOSED_HEADERS = "X-Request-ID, Retry-After"
+EXPOSED_HEADERS = "X-Request-ID, Retry-After, ETag, X-Cache"
 
 
 def _digest(value: str) -> bytes:
