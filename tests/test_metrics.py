@@ -121,3 +121,19 @@ def test_multiprocess_metrics_sum_every_gunicorn_worker(tmp_path):
 
 def test_metrics_route_is_get_only(client, problem):
     problem(client.post("/metrics"), 405, "method-not-allowed")
+
+
+def test_result_cache_lookups_are_counted_and_logged(client, service_logs):
+    doc = {"text": f"Peru and Chile signed a deal at {time.monotonic_ns()}."}  # never cached before
+    before = _samples(client.get("/metrics").get_data(as_text=True))
+    first = client.post("/v1/tag", json=doc)
+    second = client.post("/v1/tag", json=doc)
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    after = _samples(client.get("/metrics").get_data(as_text=True))
+    assert _value(after, "tagger_result_cache_lookups_total", outcome="miss") - \
+        _value(before, "tagger_result_cache_lookups_total", outcome="miss") == 1
+    assert _value(after, "tagger_result_cache_lookups_total", outcome="hit") - \
+        _value(before, "tagger_result_cache_lookups_total", outcome="hit") == 1
+    lines = [json.loads(JsonFormatter().format(r)) for r in service_logs if r.name == "service.access"]
+    tagged = [x for x in lines if x["path"] == "/v1/tag"]
+    assert [x["cache_hits"] for x in tagged] == [0, 1]

@@ -3,7 +3,8 @@
 Every log line is one JSON object (``ts``, ``level``, ``logger``, ``message`` and extras such as
 ``request_id``). The access line has ``method``, ``path`` (no query string), ``status``,
 ``latency_ms``, ``request_bytes``, ``response_bytes``, ``request_id`` and ``remote_addr``, and on
-the tagging endpoints ``documents`` and ``characters`` tagged and ``model_ms`` (time in the engine);
+the tagging endpoints ``documents`` and ``characters`` tagged, ``model_ms`` (time in the engine)
+and ``cache_hits`` (documents answered from the worker's result cache);
 bodies are never logged. The request id comes from ``X-Request-ID`` when it is a sane token (1-128
 characters of letters, digits and ``._:-``), otherwise a fresh one is made; either way it is
 echoed in the ``X-Request-ID`` response header and in problem bodies.
@@ -89,6 +90,7 @@ def _finish(response: Response) -> Response:
                 "documents": g.get("documents"),
                 "characters": g.get("characters"),
                 "model_ms": round(g.model_s * 1000, 1) if "model_s" in g else None,
+                "cache_hits": g.get("cache_hits"),
             },
         )
     return response

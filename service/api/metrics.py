@@ -58,6 +58,9 @@ class Metrics:
                                  registry=r)
         self.characters = Counter("tagger_characters_tagged", "Characters of text and title tagged.",
                                   registry=r)
+        self.cache = Counter("tagger_result_cache_lookups",
+                             "Documents looked up in a worker's result cache, by outcome (hit, miss).",
+                             ["outcome"], registry=r)
         self.model = Histogram("tagger_model_duration_seconds",
                                "Time a request spent in the tagging engine (the sum: model seconds).",
                                buckets=_LATENCY_BUCKETS, registry=r)
@@ -84,6 +87,9 @@ class Metrics:
         problem = g.get("problem")
         if problem in REFUSALS:
             self.refused.labels(problem).inc()
+        for outcome, key in (("hit", "cache_hits"), ("miss", "cache_misses")):
+            if n := g.get(key, 0):
+                self.cache.labels(outcome).inc(n)
         if "model_s" in g:
             self.model.observe(g.model_s)
             self.documents.inc(g.get("documents", 0))
