@@ -7,7 +7,13 @@ embedded default model and runs offline on CPU.
 its occurrences. **Topics** come with the sentences that support them (`evidence`). Every span gives
 its offsets twice: `start`/`end` in Unicode code points (`text[start:end]` in Python) and
 `start_utf16`/`end_utf16` in UTF-16 code units (`text.slice(start_utf16, end_utf16)` in JavaScript).
-The whole article is read, in overlapping windows; `coverage` says how much.
+The whole article is read, in overlapping windows; `coverage` says how much. CMS bodies may be sent
+as HTML (`"format": "html"`): markup, scripts and styles are dropped before tagging, and every span
+still indexes the string sent, with its place in `visible_text` beside it.
+
+**Caching**: answers carry an `ETag` over the request, model and labels version; `If-None-Match` gets
+a 304. Each worker keeps recent answers (`TAGGER_RESULT_CACHE_SIZE`), and `X-Cache` says whether the
+documents came from it. Responses are gzipped when the client accepts it.
 
 **Errors** are always `application/problem+json` (RFC 9457) with `type`, `title`, `status`, `detail`,
 `instance` and `request_id`; a 422 adds `errors`, the messages by field. Problem types are
