@@ -26,6 +26,9 @@ class LabelSet:
     version: str
     entities: tuple[CatalogEntry, ...]
     topics: tuple[CatalogEntry, ...]
+    # ids of the topics every topic score is standardised against (None: all topics); a frozen
+    # set, so that adding topics to the default list does not move any label's score
+    reference_ids: tuple[str, ...] | None = None
 
     @property
     def entity_labels(self) -> list[Label]:
@@ -36,6 +39,12 @@ class LabelSet:
     def topic_labels(self) -> list[Label]:
         """Default topic labels, in order."""
         return [t.label for t in self.topics]
+
+    @property
+    def reference_topic_labels(self) -> list[Label]:
+        """The topics every candidate topic label is compared with (``reference_ids``)."""
+        ids = self.reference_ids
+        return [t.label for t in self.topics if ids is None or t.id in ids]
 
     def describe(self, name: str) -> str | None:
         """The description of a default label of that name (entity or topic), if there is one."""
@@ -57,4 +66,5 @@ def default_labels() -> LabelSet:
         version=raw["version"],
         entities=tuple(_entry(e) for e in raw["entity_labels"]),
         topics=tuple(_entry(t) for t in raw["topics"]),
+        reference_ids=tuple(raw["topic_reference"]) if "topic_reference" in raw else None,
     )

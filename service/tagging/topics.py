@@ -10,11 +10,16 @@ the method, and the BBC target"):
    description borrows the description of the default label of the same name, or of a default
    label whose name lists it ("entertainment" in "arts, culture, entertainment and media",
    "sports" for "sport"). Label vectors are cached (LRU keyed by name and description).
-3. Each sentence's cosines to all labels (the caller's together with the whole default taxonomy)
-   are standardised across those labels: how much more the sentence is about this label than about
-   the others. A label's *lean* ``r`` (:func:`label_lean`) is the mean of these sentence z-scores
-   over the article: how much more, sentence by sentence, the article is about this label than
-   about the others. (Not the entities' *relevance*, :func:`service.tagging.entities.relevance`,
+3. Each sentence's cosine to a label is standardised against that sentence's cosines to a frozen
+   reference set of topics (``topic_reference`` in ``data/labels.json``: the 61 default topics of
+   labels 2026.12.1): how much more the sentence is about this label than about the subjects a
+   newsroom follows. Narrow beats in the reference (Taiwan beside South China Sea) keep a sentence
+   about one from counting for its neighbour. A label's
+   *lean* ``r`` (:func:`label_lean`) is the mean of these sentence z-scores over the article: how
+   much more, sentence by sentence, the article is about this label than about the others.
+   Every label is measured against the same reference, never against the other labels asked
+   for: a label's score does not depend on which or how many labels the caller sends beside it,
+   and a topic added to the default list later moves no other score (it is not in the reference). (Not the entities' *relevance*, :func:`service.tagging.entities.relevance`,
    which says how central an entity is to the article; a topic's only figure on the wire is its
    ``score``.)
    Standardising per sentence first gives every sentence one vote of the same size: a label most
@@ -22,13 +27,15 @@ the method, and the BBC target"):
    story with two sentences on music stays technology), where a mean of raw cosines lets the few
    strong sentences decide. On BBC News this ranks better than the cosine of the mean sentence
    vector plus the three best sentences (top-1 0.912 against 0.903; ``bench/topics_bbc.py``).
-4. ``r`` is standardised again across the same labels (the z-score: how far a label stands out)
+4. ``r`` is standardised again against the reference labels' leans (the z-score: how far a label
+   stands out)
    and mapped to a score in [0, 1] by a logistic fitted on BBC News (5 classes: for each article
    the true class is a positive, the other four negatives); never on the seed articles.
    Optional (``TAGGER_TOPIC_DOC_ENCODER``): a second, larger encoder (all-mpnet-base-v2,
    :mod:`service.tagging.doc_encoder`) reads the whole article (in chunks of 384 tokens); its
    cosines to the labels (same prompts) are z-scored against the same reference, added to the
-   first z-scores, and the sum is standardised again before the logistic. It is consulted only
+   first z-scores, and the sum is standardised again (against the reference's sums) before the
+   logistic. It is consulted only
    when the sentence encoder is unsure: when the caller's two best labels are less than
    ``DOC_MARGIN`` (one standard deviation) apart, or when there is a single label. On BBC News
    that is about a quarter of the articles, at the accuracy of reading every one.
@@ -71,10 +78,10 @@ DOC_MAX_TOKENS = 384  # the document encoder's input length; longer articles are
 DOC_MARGIN = 1.0
 EVIDENCE_Z = 1.0
 
-# Logistic calibration of the z-score, fitted by bench/topics_bbc.py --fit on a stratified BBC
+# Logistic calibration of the z-score, fitted by `python -m bench.topics_bbc --fit` on a stratified BBC
 # News subset (50 articles per class; never on the seed articles).
-Z_SLOPE = 2.45
-Z_CENTER = 1.69
+Z_SLOPE = 1.8
+Z_CENTER = 2.06
 
 PROMPTS = (
     "This news article is about {}.",
@@ -203,7 +210,8 @@ class TopicScorer:
         self.encoder = SentenceEncoder(encoder_path, precision=precision)
         self.doc_margin = float(doc_margin)  # math.inf: the document encoder reads every article
         self._cache = _LRU(cache_size)
-        self._reference_labels = self._resolve(default_labels().topic_labels)
+        # frozen: every label's z-score is taken against these, whatever else is asked for
+        self._reference_labels = self._resolve(default_labels().reference_topic_labels)
         self._reference = self.label_vectors(self._reference_labels)
         # optional second reader of the whole article (TAGGER_TOPIC_DOC_ENCODER, step 3b above)
         self.doc_encoder: SentenceEncoder | None = None
@@ -297,38 +305,31 @@ class TopicScorer:
         z = np.sort(self.label_z(emb, labels))
         return bool(z[-1] - z[-2] < self.doc_margin)
 
-    def _candidates_and_reference(self, labels: Sequence[Label]) -> tuple[np.ndarray, list[int]]:
-        """Vectors of the caller's labels then of the reference labels not among them, and the
-        indices of those reference labels."""
-        cand = self.label_vectors(self._resolve(labels))
-        cand_names = {lab.name.lower() for lab in labels}
-        keep = [i for i, lab in enumerate(self._reference_labels) if lab.name.lower() not in cand_names]
-        return np.concatenate([cand, self._reference[keep]]), keep
-
     def label_z(
         self, emb: np.ndarray, labels: Sequence[Label], *, doc_vec: np.ndarray | None = None
     ) -> np.ndarray:
         """Each label's z-score against the reference (steps 3-4 above): how far it stands out."""
-        every, keep = self._candidates_and_reference(labels)
-        return self._z(sentence_z(emb @ every.T), labels, keep, doc_vec)
+        cand = self.label_vectors(self._resolve(labels))
+        return self._z(*_reference_z(emb @ cand.T, emb @ self._reference.T), labels, doc_vec)
 
     def _z(
         self,
-        sent_z_all: np.ndarray,
+        sent_z: np.ndarray,
+        ref_sent_z: np.ndarray,
         labels: Sequence[Label],
-        keep: list[int],
         doc_vec: np.ndarray | None,
     ) -> np.ndarray:
-        """:meth:`label_z` from the sentence z-scores over the caller's then the kept reference labels."""
-        z_all = _standardise(sent_z_all.mean(0))  # label_lean(), standardised
+        """:meth:`label_z` from the sentence z-scores of the caller's and of the reference labels."""
+        z, ref_z = _reference_z(sent_z.mean(0), ref_sent_z.mean(0))  # label_lean(), standardised
         if doc_vec is not None and self.doc_encoder is not None:
-            doc_every = np.concatenate(
-                [self.label_vectors(self._resolve(labels), self.doc_encoder), self._doc_reference[keep]]
+            doc_z, doc_ref_z = _reference_z(
+                self.label_vectors(self._resolve(labels), self.doc_encoder) @ doc_vec,
+                self._doc_reference @ doc_vec,
             )
             # two readers, one vote each: standardise the sum so the scale (and the calibrated
             # logistic) stays that of one z-score
-            z_all = _standardise(z_all + _standardise(doc_every @ doc_vec))
-        return z_all[: len(labels)]
+            z, _ = _reference_z(z + doc_z, ref_z + doc_ref_z)
+        return z
 
     def score_embedded(
         self,
@@ -342,14 +343,11 @@ class TopicScorer:
         """Like :meth:`score`, on sentences already encoded (``emb`` has one row per unit; ``doc_vec``
         is :meth:`encode_document`'s vector, when there is a document encoder)."""
         thr = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        every, keep = self._candidates_and_reference(labels)
-        all_sims = emb @ every.T  # (units, candidate + reference labels)
-        sims = all_sims[:, : len(labels)]
-        # per sentence: how far each label stands out among all labels (the evidence, and the
-        # lean behind the labels' z-scores)
-        sent_z_all = sentence_z(all_sims)
-        sent_z = sent_z_all[:, : len(labels)]
-        z = self._z(sent_z_all, labels, keep, doc_vec)
+        sims = emb @ self.label_vectors(self._resolve(labels)).T  # (units, labels)
+        # per sentence: how far each label stands out against the reference (the evidence, and
+        # the lean behind the labels' z-scores)
+        sent_z, ref_sent_z = _reference_z(sims, emb @ self._reference.T)
+        z = self._z(sent_z, ref_sent_z, labels, doc_vec)
 
         scores = 1.0 / (1.0 + np.exp(-Z_SLOPE * (z.astype(np.float64) - Z_CENTER)))
         hits = [_lexical_hits(_lexical_keys(lab.name), units) for lab in labels]
@@ -377,9 +375,12 @@ class TopicScorer:
         return topics
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    """z-scores of ``x`` against its own mean and spread."""
-    return (x - x.mean()) / (x.std() + 1e-6)
+def _reference_z(x: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``ref`` standardised against the mean and spread of ``ref`` along the last axis
+    (per sentence for rows of cosines; across labels for a vector of leans)."""
+    mu = ref.mean(-1, keepdims=True)
+    sd = ref.std(-1, keepdims=True) + 1e-6
+    return (x - mu) / sd, (ref - mu) / sd
 
 
 def sentence_z(sims: np.ndarray) -> np.ndarray:
@@ -392,9 +393,6 @@ def label_lean(emb: np.ndarray, label_vecs: np.ndarray) -> np.ndarray:
     of the sentence's z-score for the label among ``label_vecs`` (step 3 of the module docstring)."""
     return sentence_z(emb @ label_vecs.T).mean(0)
 
-
-# label_lean's old name: bench/topics_bbc.py still calls it; drop this line with that call.
-relevance = label_lean
 
 
 def _prompts(label: Label) -> list[str]:
