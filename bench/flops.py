@@ -73,12 +73,12 @@ def analytic_flops(c: dict[str, int], tokens: int, words: int, labels: int) -> d
 def window_flops(tagger: Any, articles: Sequence[Article], *, stock_model: Any = None) -> dict[str, Any]:
     """FLOPs per window (counted at batch 1, no padding) over every window of ``articles``, the
     analytic cross-check on the median window, and the FLOPs the engine executes (padding included)."""
-    from service.tagging.engine import _as_labels
     from service.tagging.labels import default_labels
+    from service.tagging.names import as_labels
     from service.tagging.text import words
     from service.tagging.types import Document
 
-    labels = _as_labels(None, default_labels().entity_labels)
+    labels = as_labels(None, default_labels().entity_labels)
     plan = tagger._plan(labels)
     model = tagger.model
     tok = tagger._tokenizer

@@ -37,10 +37,10 @@ def naive_baseline(
 ) -> tuple[Measurement, dict[str, SpanSet]]:
     """``predict_entities`` per window, sequentially, with ``model`` (default: the tagger's). Returns
     the measurement and, per article, the set of raw spans ``(start, end, label)`` in document offsets."""
-    from service.tagging.engine import _as_labels
     from service.tagging.labels import default_labels
+    from service.tagging.names import as_labels
 
-    labels = _as_labels(None, default_labels().entity_labels)
+    labels = as_labels(None, default_labels().entity_labels)
     prompts = tagger._plan(labels).prompts
     model = tagger.model if model is None else model
     thr = tagger.threshold
@@ -65,11 +65,11 @@ def naive_baseline(
 
 def engine_raw_spans(tagger: Any, articles: Sequence[Article]) -> dict[str, SpanSet]:
     """The raw spans the engine finds before merging (the overlaps' duplicates collapse in the set)."""
-    from service.tagging.engine import _as_labels
     from service.tagging.labels import default_labels
+    from service.tagging.names import as_labels
     from service.tagging.types import Document
 
-    labels = _as_labels(None, default_labels().entity_labels)
+    labels = as_labels(None, default_labels().entity_labels)
     out = {}
     for art in articles:
         raw = tagger._entities_raw([Document(art.text)], labels, tagger.threshold, None)[0]

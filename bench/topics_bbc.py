@@ -95,8 +95,8 @@ def _feature(emb: np.ndarray, vecs: np.ndarray, kind: str) -> np.ndarray:
     if kind == "meantop3":
         return _feature(emb, vecs, "mean") + _feature(emb, vecs, "top3")
     # the scorer's statistic, but each sentence standardised against these labels only (the scorer
-    # adds the whole reference taxonomy): shows what the reference brings
-    return T.relevance(emb, vecs)
+    # standardises against the fixed IPTC reference): shows what the reference brings
+    return T.label_lean(emb, vecs)
 
 
 def fit_logistic(x: np.ndarray, t: np.ndarray) -> tuple[float, float]:

@@ -423,11 +423,6 @@ def _label_report(
     return out
 
 
-# as_labels' old name here: bench/flops.py and bench/throughput.py still import it; drop with them.
-_as_labels = as_labels
-
-
 def _check(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() > deadline:
         raise DeadlineExceeded("the request's time budget ran out while tagging")
-
