@@ -174,3 +174,37 @@ def test_editor_shows_the_problem_for_a_wrong_key(browser, live_url):
     WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.ID, "problem")))
     assert "401 Unauthorized" in browser.find_element(By.ID, "problem").text
     assert "The API key is not valid." in browser.find_element(By.ID, "problem").text
+
+
+HTML_STORY = ('<p>President <b>Joe</b> Biden met <a href="/xi">Xi Jinping</a> in Lima, Peru&nbsp;&mdash; '
+              'again.</p><!-- Biden draft note --><script>var who = "Xi Jinping";</script>'
+              '<p>Biden said China<br>and Peru would talk.</p>')
+
+
+def test_editor_html_mode_highlights_what_a_reader_sees(browser, live_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(live_url + "/")
+    browser.execute_script("document.getElementById('text').value = arguments[0];", HTML_STORY)
+    browser.find_element(By.ID, "is-html").click()
+    browser.find_element(By.TAG_NAME, "summary").click()  # the key field sits in the options
+    key_input = browser.find_element(By.ID, "api-key")
+    key_input.clear()
+    key_input.send_keys("ed-key")
+    browser.find_element(By.ID, "tag-button").click()
+    WebDriverWait(browser, 10).until(ready.visibility_of_element_located((By.ID, "results")))
+    expected = _api(live_url, {"text": HTML_STORY, "format": "html"})
+    visible = expected["visible_text"]["text"]
+    # the page shows the text a reader sees: no markup, no comment, no script, references decoded
+    shown = browser.execute_script("return document.getElementById('highlighted').textContent;")
+    assert shown == visible and "<" not in shown and "draft note" not in shown and "\u2014" in shown
+    marks = [(m.text, m.get_attribute("data-entity"))
+             for m in browser.find_elements(By.CSS_SELECTOR, "#highlighted mark")]
+    spans = sorted((m["visible_start"], m["visible"], e["text"])
+                   for e in expected["entities"] for m in e["mentions"] if m["field"] == "text")
+    assert marks and marks == [(text, entity) for _, text, entity in spans]
+    # "Joe Biden" across </b> is one highlight; the name inside <script> is not one
+    assert ("Joe Biden", "Joe Biden") in marks
+    assert [t for t, _ in marks].count("Xi Jinping") == 1
