@@ -29,6 +29,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from service.api.documented import operation
+
 EXTENSION = "tagger_metrics"
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PATH = "/metrics"
@@ -105,6 +107,16 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+@operation("/metrics", "get", lambda d: {
+    "operationId": "metrics", "tags": ["operations"],
+    "summary": "Prometheus metrics (text exposition format)",
+    "description": "Open unless TAGGER_METRICS_OPEN=false, when it needs an API key like the API.",
+    "security": d.KEYED,
+    "responses": {"200": {"description": "Counters, gauges and histograms of this worker.",
+                          "content": {"text/plain": {"schema": {"type": "string"}}}},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "default": {"$ref": "#/components/responses/OtherProblem"}},
+})
 def scrape() -> Response:
     """``GET /metrics``: the model info brought up to date, then every metric."""
     from service.api.state import EXTENSION as ENGINE

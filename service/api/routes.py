@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, g, render_template_string, s
 from swagger_ui_bundle import swagger_ui_path
 
 from service.api import schemas
+from service.api.documented import operation
 from service.api.errors import ApiError
 from service.api.io import answer_etag, json_body, load, not_modified, respond, unpaired_surrogate
 from service.api.jobs import OPTIONS, tag_documents
@@ -34,6 +35,16 @@ def _budget() -> float:
 
 
 @bp.post("/v1/tag")
+@operation("/v1/tag", "post", lambda d: {
+    "operationId": "tag", "tags": ["tagging"], "summary": "Tag one article",
+    "description": "Entities (grouped, with every mention's offsets) and topics (with evidence "
+                   "sentences) of one article, for the labels sent or the defaults.",
+    "security": d.KEYED,
+    "parameters": [d.IF_NONE_MATCH],
+    "requestBody": d.body("TagRequest", d.tag_request_examples()),
+    "responses": d.responses(d.ok("TagResponse", "The tags.", d.tag_response_examples()), body=True,
+                             tagging=True, auth=True),
+})
 def tag() -> Response:
     """Tag one article (304 when If-None-Match names the answer's ETag: no tagging)."""
     req = load(schemas.TagRequest(), json_body())
@@ -48,6 +59,21 @@ def tag() -> Response:
 
 
 @bp.post("/v1/tag/batch")
+@operation("/v1/tag/batch", "post", lambda d: {
+    "operationId": "tagBatch", "tags": ["tagging"], "summary": "Tag up to 32 articles",
+    "description": "One result per document, in request order. A document that fails validation (422) "
+                   "or runs out of time (504) gets its own `error`; the others are tagged. A bad "
+                   "envelope (no `documents`, too many, a bad shared option) fails the whole call.",
+    "security": d.KEYED,
+    "parameters": [d.IF_NONE_MATCH],
+    "requestBody": d.body("BatchRequest", {"two": {"summary": "Two short documents, shared labels", "value": {
+        "entity_labels": ["person", "country"], "topic_labels": ["diplomacy", "trade and tariffs"],
+        "documents": [{"id": "a1", "text": "Joe Biden met Xi Jinping in Lima, Peru."},
+                      {"id": "a2", "text": "China and the United States agreed to talk about tariffs."}],
+    }}}),
+    "responses": d.responses(d.ok("BatchResponse", "One item per document."), body=True, tagging=True,
+                             auth=True),
+})
 def tag_batch() -> Response:
     """Tag up to MAX_BATCH articles; each document succeeds or fails on its own."""
     # each document's strings are checked when it is loaded: a bad one fails only that document
@@ -70,18 +96,35 @@ def tag_batch() -> Response:
 
 
 @bp.get("/v1/labels")
+@operation("/v1/labels", "get", lambda d: {
+    "operationId": "labels", "tags": ["tagging"], "summary": "Default labels and topic taxonomy",
+    "security": d.KEYED,
+    "responses": d.responses(d.ok("LabelsResponse", "The defaults, with ids, descriptions and version."),
+                             body=False, tagging=False, auth=True),
+})
 def labels() -> Response:
     """The default entity labels and topic taxonomy."""
     return respond(schemas.LabelsResponse(), _labels_payload())
 
 
 @bp.get("/healthz")
+@operation("/healthz", "get", lambda d: {
+    "operationId": "healthz", "tags": ["operations"], "summary": "Liveness", "security": [],
+    "responses": d.responses(d.ok("Health", "The process serves."), body=False, tagging=False, auth=False),
+})
 def healthz() -> Response:
     """Alive: answers as soon as the process serves, model or not."""
     return respond(schemas.Health(), {"status": "ok"})
 
 
 @bp.get("/readyz")
+@operation("/readyz", "get", lambda d: {
+    "operationId": "readyz", "tags": ["operations"], "summary": "Readiness",
+    "description": "200 once the model is loaded, warmed up and self-tested; 503 while it loads "
+                   "(with `Retry-After`) and after a failed load (the reason in `detail`).",
+    "security": [],
+    "responses": d.ready_responses(),
+})
 def readyz() -> Response:
     """Ready: 200 once the model is loaded, warmed up and self-tested; 503 before or after a failure."""
     state = _state()
@@ -99,12 +142,24 @@ def readyz() -> Response:
 
 
 @bp.get("/openapi.yaml")
+@operation("/openapi.yaml", "get", lambda d: {
+    "operationId": "openapi", "tags": ["operations"], "summary": "This document", "security": [],
+    "responses": {"200": {"description": "OpenAPI 3.0 in YAML.",
+                          "content": {"application/yaml": {"schema": {"type": "object"}}}},
+                  "default": {"$ref": "#/components/responses/OtherProblem"}},
+})
 def openapi() -> Response:
     """The OpenAPI document (the same as the committed openapi.yaml)."""
     return current_app.response_class(spec_yaml(), mimetype="application/yaml")
 
 
 @bp.get("/docs")
+@operation("/docs", "get", lambda d: {
+    "operationId": "docs", "tags": ["operations"], "summary": "Interactive API page (Swagger UI, offline)",
+    "security": [],
+    "responses": {"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                  "default": {"$ref": "#/components/responses/OtherProblem"}},
+})
 def docs() -> str:
     """Swagger UI, served from the swagger-ui-bundle package: works with no internet."""
     return render_template_string(_DOCS_PAGE, spec_url=url_for("api.openapi"),
@@ -118,6 +173,13 @@ def docs_asset(filename: str) -> Response:
 
 
 @bp.get("/")
+@operation("/", "get", lambda d: {
+    "operationId": "editor", "tags": ["operations"],
+    "summary": "The editor's page: paste a story, see its entities and topics (offline)",
+    "security": [],
+    "responses": {"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                  "default": {"$ref": "#/components/responses/OtherProblem"}},
+})
 def editor() -> Response:
     """The editor's page: paste a story, see its entities highlighted and its topics (offline)."""
     page = render_template_string(_editor_page(), api_url=url_for("api.tag"), docs_url=url_for("api.docs"),
