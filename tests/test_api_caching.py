@@ -204,5 +204,5 @@ def test_cache_entries_are_not_changed_by_the_answers_made_from_them(app, client
 
     _tag(client, "Peru.")
     _tag(client, "Peru.")
-    (entry,) = app.extensions[EXTENSION]._entries.values()
+    (entry,) = app.extensions[EXTENSION]._data.values()
     assert set(entry["timings_ms"]) == {"model"}  # the engine's own stages only

@@ -15,51 +15,18 @@ few hundred), so the default 256 keeps a worker's cache in the low megabytes. ``
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Any
 
 from flask import current_app
+
+from service.tagging.lru import LRU
 
 EXTENSION = "tagger_result_cache"
 _CREATE = threading.Lock()
 
 
-class ResultCache:
-    """A thread-safe least-recently-used map of answer key -> ``TagResponse`` dict."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()  # gunicorn threads share a worker's cache
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The answer kept under ``key`` (now the most recently used), or None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return found
-
-    def put(self, key: str, answer: dict[str, Any]) -> None:
-        """Keep ``answer`` under ``key``, dropping the least recently used past the cap."""
-        with self._lock:
-            self._entries[key] = answer
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every answer (benchmarks measure the uncached path with it)."""
-        with self._lock:
-            self._entries.clear()
+# answer key -> ``TagResponse`` dict; ``clear()`` lets benchmarks measure the uncached path
+ResultCache = LRU[str, dict[str, Any]]
 
 
 def result_cache() -> ResultCache | None:

@@ -19,7 +19,8 @@ the method, and the BBC target"):
    much more, sentence by sentence, the article is about this label than about the others.
    Every label is measured against the same reference, never against the other labels asked
    for: a label's score does not depend on which or how many labels the caller sends beside it,
-   and a topic added to the default list later moves no other score (it is not in the reference). (Not the entities' *relevance*, :func:`service.tagging.entities.relevance`,
+   and a topic added to the default list later moves no other score (it is not in the reference).
+   (Not the entities' *relevance*, :func:`service.tagging.entities.relevance`,
    which says how central an entity is to the article; a topic's only figure on the wire is its
    ``score``.)
    Standardising per sentence first gives every sentence one vote of the same size: a label most
@@ -55,8 +56,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,7 @@ import torch
 
 from service.tagging.embedder import SentenceEncoder
 from service.tagging.labels import default_labels
+from service.tagging.lru import LRU
 from service.tagging.names import WORD, WORDS, acronym_of, as_labels, stem
 from service.tagging.types import Evidence, Label, Topic
 
@@ -165,32 +165,6 @@ def borrowed_description(name: str) -> str | None:
     return None
 
 
-class _LRU:
-    """A small thread-safe LRU cache of label vectors."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[tuple[str, str | None], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str | None]) -> np.ndarray | None:
-        with self._lock:
-            vec = self._data.get(key)
-            if vec is not None:
-                self._data.move_to_end(key)
-            return vec
-
-    def put(self, key: tuple[str, str | None], vec: np.ndarray) -> None:
-        with self._lock:
-            self._data[key] = vec
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 class TopicScorer:
     """Scores zero-shot topic labels on an article; load once, call :meth:`score` per article."""
 
@@ -209,7 +183,7 @@ class TopicScorer:
         # precision: of the sentence encoder ("fp32" or "bf16"); the document encoder stays fp32
         self.encoder = SentenceEncoder(encoder_path, precision=precision)
         self.doc_margin = float(doc_margin)  # math.inf: the document encoder reads every article
-        self._cache = _LRU(cache_size)
+        self._cache: LRU[tuple[str, str | None], np.ndarray] = LRU(cache_size)  # label vectors
         # frozen: every label's z-score is taken against these, whatever else is asked for
         self._reference_labels = self._resolve(default_labels().reference_topic_labels)
         self._reference = self.label_vectors(self._reference_labels)
@@ -217,7 +191,7 @@ class TopicScorer:
         self.doc_encoder: SentenceEncoder | None = None
         if doc_encoder_path:
             self.doc_encoder = SentenceEncoder(doc_encoder_path, max_length=DOC_MAX_TOKENS)
-            self._doc_cache = _LRU(cache_size)
+            self._doc_cache: LRU[tuple[str, str | None], np.ndarray] = LRU(cache_size)
             self._doc_reference = self.label_vectors(self._reference_labels, self.doc_encoder)
         self.score("Warm-up: the encoder reads one sentence.", [(0, 40)], [Label("warm-up")])
 
