@@ -85,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--batch-size", type=_positive, default=8,
                      help=f"articles per batch call, at most {MAX_BATCH} (default 8)")
     how.add_argument("--keep-timings", action="store_true",
-                     help="keep each result's timings_ms (left out by default: they differ run to run)")
+                     help="ask for and keep each result's timings_ms (left out by default: they differ "
+                          "run to run)")
     how.add_argument("--restart", action="store_true", help="start OUT afresh instead of resuming it")
     how.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="the progress bar (default: when stderr is a terminal)")
@@ -111,7 +112,9 @@ def options_of(args: argparse.Namespace) -> dict[str, Any]:
 
 def backend_of(args: argparse.Namespace) -> Backend:
     """The backend the arguments name; loads the model or connects (may take a while)."""
-    options = options_of(args)
+    options: dict[str, Any] = options_of(args)
+    if args.keep_timings:
+        options["timings"] = True  # TaggerClient.tag_batch asks for timings_ms (?timings=true)
     overrides = {"MODEL": args.model} if args.model else {}
     if args.url:
         return Remote(args.url, api_key=args.api_key, options=options, max_batch=args.batch_size,

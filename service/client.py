@@ -21,6 +21,7 @@ in-process through it, see :mod:`service.backfill.backends`).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import threading
@@ -171,20 +172,27 @@ class TaggerClient:
     # ------------------------------------------------------------------ the API
 
     def tag(
-        self, text: str, *, title: str | None = None, id: str | None = None, **options: Any
+        self, text: str, *, title: str | None = None, id: str | None = None, timings: bool = False,
+        **options: Any,
     ) -> dict[str, Any]:
-        """``POST /v1/tag``: one article; ``options`` are the request's other fields (labels, thresholds)."""
+        """``POST /v1/tag``: one article; ``options`` are the request's other fields (labels, thresholds).
+
+        ``timings``: the answer keeps ``timings_ms`` (``?timings=true``; its ETag is then weak).
+        """
         doc: dict[str, Any] = {"text": text, **options}
         if title is not None:
             doc["title"] = title
         if id is not None:
             doc["id"] = id
-        return self.request("POST", "/v1/tag", doc)
+        return self.request("POST", _timed("/v1/tag", timings), doc)
 
-    def tag_batch(self, documents: Sequence[Any], **options: Any) -> list[BatchItem]:
-        """``POST /v1/tag/batch``: the items in document order; ``options`` apply to every document."""
+    def tag_batch(
+        self, documents: Sequence[Any], *, timings: bool = False, **options: Any
+    ) -> list[BatchItem]:
+        """``POST /v1/tag/batch``: the items in document order; ``options`` apply to every document,
+        ``timings`` keeps each result's ``timings_ms``."""
         body = {"documents": list(documents), **options}
-        return list(self.request("POST", "/v1/tag/batch", body)["results"])
+        return list(self.request("POST", _timed("/v1/tag/batch", timings), body)["results"])
 
     def labels(self) -> dict[str, Any]:
         """``GET /v1/labels``: the default entity labels and topic taxonomy."""
@@ -227,6 +235,27 @@ class TaggerClient:
                     self.sleep(min(delay, self.max_retry_after_s))
                     continue
             return _decode(reply, method, path)
+
+
+def server_timings(value: str | None) -> dict[str, float]:
+    """The durations (ms) of a ``Server-Timing`` header, by metric name: ``{"model": 812.4, ...}``.
+
+    Metrics without ``dur`` (``cache;desc="hit"``) are left out; a malformed entry is skipped.
+    """
+    out: dict[str, float] = {}
+    for entry in (value or "").split(","):
+        name, *params = (part.strip() for part in entry.split(";"))
+        for param in params:
+            key, _, raw = param.partition("=")
+            if name and key.strip().lower() == "dur":
+                with contextlib.suppress(ValueError):  # a malformed duration: skipped
+                    out[name] = float(raw.strip().strip('"'))
+    return out
+
+
+def _timed(path: str, timings: bool) -> str:
+    """``path`` asking for ``timings_ms`` in the body when ``timings`` (else the service leaves it out)."""
+    return f"{path}?timings=true" if timings else path
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

@@ -10,11 +10,16 @@ leaves (marshmallow's ``dump`` does not validate) and turns a mismatch into a lo
 
 Conditional requests and compression (:func:`register`, :func:`answer_etag`): a tagging answer's
 ETag is computed from the normalised request, the model, the default labels' version, the
-settings that change results and the tagging code, before any tagging, so a client that sends it
-back in ``If-None-Match`` gets 304 without the model running. It is weak (``W/``): a repeated
-answer means the same tags, not the same bytes (``timings_ms`` differ). GET answers get a weak
-ETag over their body and 304 the same way. Any answer of 1 KiB or more in a text or JSON type is
-gzip-compressed when the client accepts gzip.
+settings that change results and the code that makes and writes answers, before any tagging, so
+a client that sends it back in ``If-None-Match`` gets 304 without the model running. The default
+answer body is a function of those alone (per-call timings go in ``Server-Timing``,
+:func:`server_timing`), so its ETag is strong: the same tag stands for the same bytes (RFC 9110
+8.8.1). An answer that carries ``timings_ms`` (asked for with ``?timings=true``) gets the same tag
+weak (``W/``): same tags, other bytes. A strong tag of a gzip-compressed answer ends in ``-gzip``
+(RFC 9110 8.8.3: another representation, other bytes); ``If-None-Match`` compares weakly (RFC
+9110 13.1.2) and accepts either form. GET answers get a weak ETag over their body and 304 the
+same way. Any answer of 1 KiB or more in a text or JSON type is gzip-compressed when the client
+accepts gzip.
 """
 
 from __future__ import annotations
@@ -201,14 +206,18 @@ COMPRESS_MIN_BYTES = 1024  # below this gzip saves less than its header and the 
 _COMPRESSIBLE = ("application/json", "application/problem+json", "application/yaml", "application/javascript",
                  "text/")
 _NO_ETAG_PATHS = ("/healthz", "/readyz", "/metrics")  # live state: always asked afresh
+GZIP_SUFFIX = "-gzip"  # a strong tag's gzip representation: other bytes, another tag (as Apache does)
+# Besides the tagging package: the modules that read HTML and shape and write an answer's bytes.
+_ANSWER_CODE = ("html.py", "mapping.py", "jobs.py", "routes.py", "errors.py", "io.py")
 
 
 @lru_cache(maxsize=1)
 def _code_fingerprint() -> str:
-    """A digest of the tagging code and data, so a deployment that changes results changes ETags."""
+    """A digest of the tagging code and data and of the code that writes answers, so a deployment
+    that changes an answer's bytes changes its ETag."""
     root = Path(__file__).resolve().parent.parent
     files = sorted(p for p in (root / "tagging").rglob("*") if p.is_file() and p.suffix != ".pyc")
-    files.append(root / "api" / "mapping.py")
+    files += [root / "api" / name for name in _ANSWER_CODE]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode())
@@ -239,14 +248,29 @@ def answer_etag(kind: str, loaded: Any, model: Any) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:40]
 
 
-def not_modified(etag: str) -> Response | None:
-    """304 when the request's ``If-None-Match`` names ``etag`` (weak comparison), else None."""
+def not_modified(etag: str, *, weak: bool = False) -> Response | None:
+    """304 when the request's ``If-None-Match`` names ``etag`` or its gzip form (weak comparison),
+    else None.
+
+    The 304 carries the tag the client matched, strong or weak as this request's answer would be:
+    the gzip form when the client holds the gzip representation (RFC 9110 15.4.5).
+    """
     sent = request.if_none_match
-    if sent.star_tag or not sent.contains_weak(etag):  # '*' would match before anything was tagged
+    if sent.star_tag:  # '*' would match before anything was tagged
         return None
-    resp = current_app.response_class(status=304)
-    resp.set_etag(etag, weak=True)
-    return resp
+    for tag in (etag, etag + GZIP_SUFFIX):
+        if sent.contains_weak(tag):
+            resp = current_app.response_class(status=304)
+            resp.set_etag(tag, weak=weak)
+            return resp
+    return None
+
+
+def server_timing(timings: dict[str, float], cache: str | None = None) -> str:
+    """A ``Server-Timing`` value (W3C Server Timing): ``cache;desc="hit", model;dur=812.4, ...``."""
+    parts = [f'cache;desc="{cache}"'] if cache else []
+    parts += [f"{name};dur={float(ms):.1f}" for name, ms in timings.items()]
+    return ", ".join(parts)
 
 
 def _conditional_get(response: Response) -> Response:
@@ -269,6 +293,9 @@ def _compress(response: Response) -> Response:
         return response
     response.set_data(gzip.compress(data, compresslevel=5, mtime=0))
     response.headers["Content-Encoding"] = "gzip"
+    etag, weak = response.get_etag()
+    if etag is not None and not weak:  # a weak tag already allows other bytes for the same meaning
+        response.set_etag(etag + GZIP_SUFFIX)
     return response
 
 

@@ -518,9 +518,11 @@ class TagResponse(Schema):
     visible_text = fields.Nested(VisibleText, metadata={
         "description": "`format: html` only: the text the model read, markup dropped."})
     timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), metadata={
-        "description": "Where the time went, in milliseconds: `request` (arrival to result) and "
-        "`queue` (waiting for a tagging slot) always, the engine's stages besides; an answer from the "
-        "worker's result cache (TAGGER_RESULT_CACHE_SIZE) has only `request` and `queue`."})
+        "description": "Only with `?timings=true` (the same figures are always in the `Server-Timing` "
+        "header; with them in the body the ETag is weak). Where the time went, in milliseconds: "
+        "`request` (arrival to result) and `queue` (waiting for a tagging slot) always, the engine's "
+        "stages besides; an answer from the worker's result cache (TAGGER_RESULT_CACHE_SIZE) has only "
+        "`request` and `queue`."})
 
 
 class Problem(Schema):
@@ -563,8 +565,9 @@ class BatchResponse(Schema):
     """The outcome of every document, in request order."""
 
     results = fields.List(fields.Nested(BatchItem), required=True)
-    timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), required=True, metadata={
-        "description": "Where the batch's time went, in milliseconds: `request` (arrival to answer), "
+    timings_ms = fields.Dict(keys=fields.String(), values=StrictFloat(), metadata={
+        "description": "Only with `?timings=true` (the same figures are always in the `Server-Timing` "
+        "header). Where the batch's time went, in milliseconds: `request` (arrival to answer), "
         "`queue` (waiting for a tagging slot; 0 when every document came from the cache) and `model` "
         "(in the engine, all documents together)."})
 

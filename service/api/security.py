@@ -33,8 +33,9 @@ KEYS_EXTENSION = "tagger_api_keys"
 # The editor's page and its assets are open: it sends the API key the editor types in its calls.
 OPEN_PATHS = ("/healthz", "/readyz", "/openapi.yaml", "/docs", "/editor")
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
-EXPOSED_HEADERS = "X-Request-ID, Retry-After, ETag, X-Cache"
+# If-None-Match is not CORS-safelisted: a plugin revalidating its answer by hand needs it allowed
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID, If-None-Match"
+EXPOSED_HEADERS = "X-Request-ID, Retry-After, ETag, X-Cache, Server-Timing"
 
 
 def _digest(value: str) -> bytes:
@@ -140,6 +141,8 @@ def _cors_headers(response: Response) -> Response:
     if _origin_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = "*" if _any_origin() else origin or ""
         response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        # Server-Timing reaches the Resource Timing API cross-origin only with this (W3C Resource Timing)
+        response.headers["Timing-Allow-Origin"] = response.headers["Access-Control-Allow-Origin"]
     return response
 
 

@@ -81,8 +81,10 @@ _DETAILS = {
 
 _RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
 _TAGGED_HEADERS = {"ETag": {"$ref": "#/components/headers/ETag"},
-                   "X-Cache": {"$ref": "#/components/headers/X-Cache"}}
+                   "X-Cache": {"$ref": "#/components/headers/X-Cache"},
+                   "Server-Timing": {"$ref": "#/components/headers/Server-Timing"}}
 _IF_NONE_MATCH = "If-None-Match"  # apispec writes a registered parameter's name as its $ref
+_TIMINGS = "timings"
 _WWW_AUTH = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer realm=...`"}}
 
 
@@ -162,11 +164,26 @@ def build() -> dict[str, Any]:
     spec.components.header("Retry-After", {"description": "Seconds to wait before retrying.",
                                            "schema": {"type": "integer"}})
     spec.components.header("ETag", {
-        "description": "A weak ETag of the answer, computed from the normalised request, the model, the "
-                       "default labels' version and the service's result-changing settings before anything "
-                       "is tagged: send it back in `If-None-Match` to get 304 without tagging. Weak because "
-                       "the same tags do not come back as the same bytes (`timings_ms`). A batch cut short "
-                       "by its time budget has none.",
+        "description": "The answer's ETag, computed from the normalised request, the model, the default "
+                       "labels' version, the service's result-changing settings and the code that writes "
+                       "answers, before anything is tagged: send it back in `If-None-Match` to get 304 "
+                       "without tagging. `POST /v1/tag` answers get a strong ETag: the same request to any "
+                       "worker of the same deployment gets the same bytes (per-call timings are in "
+                       "`Server-Timing`, not the body); the gzip-compressed answer's tag ends in `-gzip` "
+                       "(other bytes), and either form gets its 304. The ETag is weak (`W/`) with "
+                       "`?timings=true` (`timings_ms` differ on every call) and on `POST /v1/tag/batch` "
+                       "(a document's scores can differ in their last digit with the documents it is "
+                       "batched with, and a failed document's problem carries the request id). A batch "
+                       "cut short by its time budget has none.",
+        "schema": {"type": "string"}})
+    spec.components.header("Server-Timing", {
+        "description": "Where this call's time went, in milliseconds (W3C Server Timing; browsers show it "
+                       "in their developer tools): the engine's stages (`model`, `entities`, `topics`, "
+                       "`total`), `queue` (waiting for a tagging slot) and `request` (arrival to answer); "
+                       "a batch's `queue`, `model` and `request`. `cache;desc=\"hit\"` (or `miss`, "
+                       "`partial`) when the worker's result cache is on; a hit has only `queue` and "
+                       "`request`. Example: `cache;desc=\"miss\", model;dur=812.4, entities;dur=7.1, "
+                       "topics;dur=350.2, total;dur=1180.0, queue;dur=0.0, request;dur=1185.3`.",
         "schema": {"type": "string"}})
     spec.components.header("X-Cache", {
         "description": "`hit` when every document was answered from the worker's result cache (no model "
@@ -177,6 +194,11 @@ def build() -> dict[str, Any]:
         "description": "ETags of answers the client holds (from `ETag`); when one is this request's, the "
                        "answer is 304 with no body and nothing is tagged.",
         "required": False, "schema": {"type": "string"}})
+    spec.components.parameter("timings", "query", {
+        "description": "`true`: the answer carries `timings_ms` in its body as well as `Server-Timing`. Its "
+                       "bytes then differ on every call, so its ETag is weak (`W/`); the default (`false`) "
+                       "answer's body holds nothing that changes between calls.",
+        "required": False, "schema": {"type": "boolean", "default": False}})
     spec.components.response("NotModified", {
         "description": "`If-None-Match` names this request's ETag: the answer the client holds still "
                        "stands; nothing was tagged.",
@@ -251,7 +273,8 @@ def spec_yaml() -> str:
 
 
 # The helpers views use in their ``@operation`` descriptions (service/api/documented.py).
-responses, ok, body, ready_responses, IF_NONE_MATCH = _responses, _ok, _body, _ready_responses, _IF_NONE_MATCH
+responses, ok, body, ready_responses = _responses, _ok, _body, _ready_responses
+IF_NONE_MATCH, TIMINGS = _IF_NONE_MATCH, _TIMINGS
 
 
 def tag_request_examples() -> dict[str, Any]:

@@ -10,8 +10,10 @@ An output record says which input line it answers and how it went::
     {"line": 7, "id": "a-7", "status": 200, "result": {...TagResponse...}}
     {"line": 8, "id": null, "status": 422, "error": {...problem+json...}}
 
-``timings_ms`` is left out of results unless asked for: it is the one part of a response that
-changes from run to run, and without it a resumed back-fill is byte for byte the uninterrupted one.
+``timings_ms`` is left out of results unless asked for (``--keep-timings`` asks the service for it
+with ``?timings=true``; it is dropped here too, should an older service send it anyway): it is the
+one part of a response that changes from run to run, and without it a resumed back-fill is byte
+for byte the uninterrupted one.
 """
 
 from __future__ import annotations
