@@ -12,7 +12,7 @@ from flask import Flask
 from live import served
 
 from service.backfill.backends import AppTransport
-from service.client import ProblemError, Reply, TaggerClient, retry_after_seconds
+from service.client import ProblemError, Reply, TaggerClient, retry_after_seconds, server_timings
 
 TEXT = "Joe Biden met Xi Jinping in Lima, Peru."
 
@@ -90,6 +90,22 @@ def test_keep_alive_connection_is_reused_and_reopened(live_url: str) -> None:
 def test_in_process_transport_answers_like_the_service(make_app: Callable[..., Flask]) -> None:
     client = TaggerClient("http://in-process", transport=AppTransport(make_app(ENGINE=CannedEngine())))
     assert client.tag(TEXT, topic_labels=[])["entities"]
+
+
+def test_timings_come_in_the_body_only_when_asked(make_app: Callable[..., Flask]) -> None:
+    client = TaggerClient("http://in-process", transport=AppTransport(make_app(ENGINE=CannedEngine())))
+    assert "timings_ms" not in client.tag(TEXT)
+    assert {"queue", "request"} <= set(client.tag(TEXT, timings=True)["timings_ms"])
+    (item,) = client.tag_batch([{"text": TEXT}], timings=True)
+    assert {"queue", "request"} <= set(item["result"]["timings_ms"])
+    assert "timings_ms" not in client.tag_batch([{"text": TEXT}])[0]["result"]
+
+
+def test_server_timings_reads_durations_and_skips_the_rest() -> None:
+    header = ('cache;desc="hit", model;dur=812.4, entities;desc="x";dur=7, total;dur=bad, ;dur=1, '
+              'queue;dur="0.5"')
+    assert server_timings(header) == {"model": 812.4, "entities": 7.0, "queue": 0.5}
+    assert server_timings(None) == {} and server_timings("") == {}
 
 
 def test_503_is_retried_after_retry_after() -> None:
