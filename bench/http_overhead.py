@@ -5,8 +5,8 @@
 Starts the service under gunicorn (the project's gunicorn.conf.py, the embedded model) on a free
 loopback port, posts each seed article ``--repeats`` times from one client (entities only, a fresh
 connection per request, as ``bench.run`` does), and compares, per article, the client's p50 latency
-with the p50 of the engine's own time inside the worker (``timings_ms.model`` + ``entities`` of the
-same responses) and of the view's time (``timings_ms.request``). Both sides come from the same
+with the p50 of the engine's own time inside the worker (``model`` + ``entities`` of the same
+responses' ``Server-Timing``) and of the view's time (its ``request``). Both sides come from the same
 requests, so nothing else running on the machine between two measurements can tilt the ratio.
 Writes ``.cache/bench/http_overhead.json`` (``--out``: another file, e.g. under ``bench/results/``).
 """
@@ -23,6 +23,7 @@ from typing import Any
 import requests
 
 from bench.common import CACHE_DIR, Gunicorn, seed_articles
+from service.client import server_timings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = requests.post(url, json=body, headers={"Connection": "close"}, timeout=300)
                 client.append((time.perf_counter() - t0) * 1000)
                 r.raise_for_status()
-                t = r.json()["timings_ms"]
+                t = server_timings(r.headers.get("Server-Timing"))
                 engine.append(t["model"] + t["entities"])
                 view.append(t["request"])
             c, e, v = statistics.median(client), statistics.median(engine), statistics.median(view)
