@@ -224,3 +224,18 @@ def test_batch_response_documents_what_it_sends(spec):
     assert "timings_ms" in batch["properties"] and "timings_ms" not in batch["required"]  # ?timings=true
     error = spec["components"]["schemas"]["BatchItem"]["properties"]["error"]
     assert "request_id" in str(error)
+
+
+@pytest.mark.parametrize("path", ["/v1/tag", "/v1/tag/batch"])
+def test_tagging_answers_document_their_timings_switch_and_headers(spec, path):
+    operation = spec["paths"][path]["post"]
+    params = {p["$ref"].rsplit("/", 1)[1] for p in operation["parameters"]}
+    assert {"If-None-Match", "timings"} <= params
+    timings = spec["components"]["parameters"]["timings"]
+    assert timings["in"] == "query" and timings["schema"]["type"] == "boolean"
+    assert "weak" in timings["description"]
+    assert {"ETag", "X-Cache", "Server-Timing"} <= set(operation["responses"]["200"]["headers"])
+    etag = spec["components"]["headers"]["ETag"]["description"]
+    assert "strong" in etag and "-gzip" in etag and "weak" in etag
+    tag_response = spec["components"]["schemas"]["TagResponse"]
+    assert "timings_ms" in tag_response["properties"] and "timings_ms" not in tag_response["required"]
