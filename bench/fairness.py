@@ -47,7 +47,7 @@ from service.gunicorn_worker import GuardedThreadWorker
 class UnbalancedWorker(GuardedThreadWorker):
     """The shipped worker with its balance off: it takes every connection it wakes for (the baseline)."""
 
-    def _heavier_than_another(self) -> bool:
+    def _heavier_than_another(self, leaving: int = 0) -> bool:
         return False
 
 

@@ -35,6 +35,17 @@ below capacity spread over the workers instead of piling into one worker's queue
 lightest worker always accepts, so a 503 under real overload stays fast. Inside a worker, the
 tagging queue is ordered by size too (``service/api/limits.py``).
 
+Keep-alive clients stay on the worker that accepted them, so the balance covers their
+connections too: a connection kept alive between two requests counts as one request (its client
+will send another), and a worker with clearly more work than another, not counting the
+connections it already told to close, answers the next request normally but with ``Connection:
+close``, one connection at a time; the client reconnects and the balance places it. A worker
+whose places are all taken is the heaviest, so a keep-alive client it refuses reconnects to a
+worker with room. Measured (``tests/test_api_gunicorn.py``, 8 keep-alive clients below
+capacity): no refusal, and 2-10 of 84 answers moved a connection, against 35-42 when kept-alive
+connections counted as nothing. Only refusals while a worker is still starting remain: until its
+model is ready the others are the service's whole capacity.
+
 **problem+json from the server itself**. Errors gunicorn answers before the app sees the request
 (a bad request line 400, a URI over the limit 414, header fields over the limits 431, a read
 deadline 408) are ``application/problem+json`` like every other error, instead of gunicorn's
@@ -80,6 +91,10 @@ READ_AHEAD_BYTES = 64 * 1024
 ACCEPT_RECHECK_S = 0.025
 REQUEST_COST_CHARS = 2_000
 ACCEPT_SLACK_CHARS = REQUEST_COST_CHARS
+# A kept-alive connection between two requests counts as one request: its client keeps it to send
+# another, here. Counted as nothing, connections piled onto whichever worker had just answered, and
+# about every other answer then closed its connection to undo that (tests/test_api_gunicorn.py).
+KEPT_ALIVE_CHARS = REQUEST_COST_CHARS
 # Added to a worker's published work when it cannot take a request well: every tagging place taken
 # (a new request would be refused), or its model not ready; the others are preferred while they can.
 FULL_CHARS = 1e9
@@ -275,6 +290,8 @@ class GuardedThreadWorker(DrainingThreadWorker):
         self.accept_paused = False  # listeners off the poller until the next check (heavier than another)
         self.work = 0.0  # characters of the requests this worker holds (see REQUEST_COST_CHARS)
         self.bodies_held = 0  # requests being read, or with a body (tagging or waiting for a slot)
+        self.closing = 0  # connections told to close after their request (moving to another worker)
+        self._closing_lock = threading.Lock()  # pool threads decide, the main loop counts them out
 
     # --- balance: new connections go to the worker with the least work (LoadBoard) ------------------
 
@@ -283,27 +300,35 @@ class GuardedThreadWorker(DrainingThreadWorker):
         slots = getattr(getattr(self, "wsgi", None), "extensions", {}).get("tagger_slots")
         return None if slots is None else int(slots.size + slots.max_queue)
 
-    def _published_work(self) -> float:
+    def _published_work(self, leaving: int = 0) -> float:
         """This worker's work as the others see it: marked up when it is full or not ready, infinite
-        while it takes no connections (at its connection cap, or stopping): never the lightest."""
+        while it takes no connections (at its connection cap, or stopping): never the lightest.
+
+        ``leaving``: connections already told to close, counted out (for this worker's own decision
+        to move one more, not published: their requests are still in hand).
+        """
         if not (self.alive and self._accepting):
             return float("inf")
-        work = self.work
+        work = self.work + KEPT_ALIVE_CHARS * (self._idle_connections() - leaving)
         places = self._places()
-        if places is not None and self.bodies_held >= places:
+        if places is not None and self.bodies_held - leaving >= places:
             work += FULL_CHARS
         state = getattr(getattr(self, "wsgi", None), "extensions", {}).get("tagger")
         if state is not None and getattr(state, "status", "ready") != "ready":
             work += NOT_READY_CHARS
         return work
 
+    def _idle_connections(self) -> int:
+        """Connections kept alive between requests (gunicorn's lists, changed by the main loop only)."""
+        return len(self.keepalived_conns) + len(getattr(self, "pending_conns", ()))
+
     def _publish(self) -> None:
         BOARD.publish(self.age, self._published_work(), time.monotonic())
 
-    def _heavier_than_another(self) -> bool:
+    def _heavier_than_another(self, leaving: int = 0) -> bool:
         """True while another live worker that accepts has clearly less work than this one."""
         lightest = BOARD.lightest_other(self.age, time.monotonic())
-        return lightest is not None and self._published_work() > lightest + ACCEPT_SLACK_CHARS
+        return lightest is not None and self._published_work(leaving) > lightest + ACCEPT_SLACK_CHARS
 
     def _hold_work(self, conn: Any, work: float, body: bool) -> None:
         """Count ``work`` characters for ``conn`` from now on (replacing what it counted before)."""
@@ -487,7 +512,12 @@ class GuardedThreadWorker(DrainingThreadWorker):
     def finish_request(self, conn: Any, fs: Any) -> None:
         """A request is answered (main loop): its work no longer counts, then gunicorn's own handling."""
         self._hold_work(conn, 0.0, False)
+        if getattr(conn, "closing", False):
+            conn.closing = False
+            with self._closing_lock:
+                self.closing -= 1
         super().finish_request(conn, fs)
+        self._publish()  # kept alive (counted as idle) or closed: either way the board hears it now
 
     # --- in a pool thread -------------------------------------------------------------------------
 
@@ -508,10 +538,13 @@ class GuardedThreadWorker(DrainingThreadWorker):
         sock = conn.sock
         if not isinstance(sock, DeadlineSocket):
             return super().handle_request(req, conn)
-        if self._heavier_than_another():
-            # another worker has less work: close the connection after this request, so that the
-            # client's next request connects anew and lands there
-            req.must_close = True
+        with self._closing_lock:
+            # another worker has less work, even without the connections already leaving: close
+            # this one after its request, so that the client's next request connects anew and
+            # lands there (one at a time: a burst of requests does not send them all away)
+            if self._heavier_than_another(leaving=self.closing):
+                req.must_close = conn.closing = True
+                self.closing += 1
         sock.what, sock.idle, sock.timed_out = "body", self.read_timeout, False
         sock.deadline = time.monotonic() + self.body_timeout
         try:
