@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.fairness                                   # about 12 minutes here
     .venv/bin/python -m bench.fairness --duration 20 --below-duration 30 --no-compare   # shorter
+    .venv/bin/python -m bench.fairness --duration 0 --keep-alive-duration 60   # below capacity only
 
 One gunicorn with the project's ``gunicorn.conf.py`` (2 workers, the shipped worker class) on
 127.0.0.1 and a free port, the embedded model. Every request carries a new ``id``, so the workers'
@@ -17,7 +18,17 @@ result cache never answers one (a repeated request would cost nothing). Phases, 
 4. **alone** again: the short requests' baseline is the mean of both alone phases, so a drift of the
    machine's load during the run does not pass for an effect of the huge request;
 5. **below capacity**: ``--below-clients`` clients (8; 2 workers hold 10 requests: 1 tagging and 4
-   waiting each) for ``--below-duration`` s: there must be no 503.
+   waiting each) for ``--below-duration`` s: there must be no 503;
+6. **below capacity, keep-alive**: as 5, for ``--keep-alive-duration`` s, but each client keeps one
+   connection (a ``requests.Session``) for all its requests, as a newsroom tool or a proxy's
+   connection pool does: gunicorn serves a connection's requests on the worker that accepted it, so
+   this is the case where the balance must place connections, not requests. The phase runs in
+   ``--keep-alive-rounds`` rounds: at each round's start every client opens a new session, so the
+   8 connections are placed together again (as after a restart or a keep-alive timeout); one
+   lucky placement cannot stand for the whole phase. Also counted: answers whose ``Connection:
+   close`` moved the client to a new connection (``moved``).
+
+``--duration 0`` skips phases 2-4 (only the below-capacity phases run).
 
 Figures: the short requests' p50 and p95 with the huge request over their baseline (ratios), their
 503s, and the huge requests' own outcomes. With ``--compare`` (the default) the same phases run
@@ -40,8 +51,81 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE_DIR, Gunicorn, busy_processes, machine, seed_articles
-from bench.load_test import DEFAULT_MODEL, Clients, Outcome, log, post_once, summarise
+from bench.load_test import DEFAULT_MODEL, Clients, Outcome, check_body, log, post_once, summarise
 from service.gunicorn_worker import GuardedThreadWorker
+
+
+class KeepAliveClients:
+    """``n`` clients, each posting the texts round robin on one kept-alive connection (``requests.Session``).
+
+    A 503 is waited out (``Retry-After``) and counted, as by the fresh-connection clients; an answer
+    with ``Connection: close`` makes the session reconnect for the next request (counted as moved).
+    The duration is cut into ``rounds``; each client starts each round with a new session.
+    """
+
+    def __init__(self, url: str, texts: list[str], n: int, prefix: str, rounds: int = 1,
+                 timeout: float = 120.0) -> None:
+        self.url, self.texts, self.n, self.prefix, self.timeout = url + "/v1/tag", texts, n, prefix, timeout
+        self.rounds = max(1, rounds)
+        self.outcomes: list[Outcome] = []
+        self.moved = 0
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._start = self._end = 0.0
+
+    def start(self, duration: float) -> None:
+        self._start, self._end = time.monotonic(), time.monotonic() + duration
+        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"keep-alive-{i}", daemon=True)
+                         for i in range(self.n)]
+        for t in self._threads:
+            t.start()
+
+    def join(self, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, end - time.monotonic()))
+
+    def _run(self, i: int) -> None:
+        import requests
+
+        seq = 0
+        for r in range(self.rounds):
+            round_end = self._start + (self._end - self._start) * (r + 1) / self.rounds
+            with requests.Session() as session:
+                while time.monotonic() < round_end and seq < 100_000:  # bounded
+                    out, closed = self._post(session, i, seq, self.texts[(i + seq) % len(self.texts)])
+                    seq += 1
+                    with self._lock:
+                        self.outcomes.append(out)
+                        self.moved += int(closed)
+                    if out.kind == "refused":
+                        time.sleep(max(0.0, min(float(out.retry_after or 1), round_end - time.monotonic())))
+                    elif out.kind not in ("ok", "http_error", "bad_body"):
+                        time.sleep(0.2)  # a connection error: not a tight loop
+
+    def _post(self, session: Any, i: int, seq: int, text: str) -> tuple[Outcome, bool]:
+        """One request on the session's connection: its outcome, and whether the server closed it."""
+        import requests
+
+        rid = f"{self.prefix}-{i}-{seq}"
+        t0 = time.monotonic()
+        try:
+            r = session.post(self.url, json={"id": rid, "text": text}, timeout=self.timeout,
+                             headers={"X-Request-ID": rid})
+        except requests.exceptions.RequestException as exc:
+            return Outcome(i, seq, rid, t0, time.monotonic(), "other", detail=repr(exc)[:300]), False
+        t1 = time.monotonic()
+        closed = r.headers.get("Connection", "").lower() == "close"
+        if r.status_code == 200:
+            try:
+                problem = check_body(r.json(), rid, text)
+            except ValueError:
+                problem = "not JSON"
+            kind = "ok" if problem is None else "bad_body"
+            return Outcome(i, seq, rid, t0, t1, kind, 200, detail=problem), closed
+        retry = r.headers.get("Retry-After")
+        kind = "refused" if r.status_code == 503 and retry else "http_error"
+        return Outcome(i, seq, rid, t0, t1, kind, r.status_code, retry, r.text[:300]), closed
 
 
 class UnbalancedWorker(GuardedThreadWorker):
@@ -88,9 +172,11 @@ class HugeClient:
 
 
 def phase(server: Gunicorn, texts: list[str], clients: int, duration: float, prefix: str,
-          huge: str | None = None) -> dict[str, Any]:
-    """``clients`` short-request clients for ``duration`` s, with a huge-request client beside them."""
-    pool = Clients(server.url, texts, clients, prefix=prefix)
+          huge: str | None = None, keep_alive: int = 0) -> dict[str, Any]:
+    """``clients`` short-request clients for ``duration`` s, with a huge-request client beside them;
+    ``keep_alive``: that many rounds in which each client keeps one connection for its requests."""
+    pool: Clients | KeepAliveClients = (KeepAliveClients(server.url, texts, clients, prefix, keep_alive)
+                                        if keep_alive else Clients(server.url, texts, clients, prefix=prefix))
     big = HugeClient(server.url, huge, prefix + "-huge") if huge else None
     t0 = time.monotonic()
     if big is not None:
@@ -117,6 +203,9 @@ def phase(server: Gunicorn, texts: list[str], clients: int, duration: float, pre
     }
     if big is not None:
         out["huge"] = big.summary()
+    if isinstance(pool, KeepAliveClients):
+        out["rounds"] = pool.rounds
+        out["moved"] = pool.moved  # answers with Connection: close (the client reconnected)
     log(f"{prefix}: {json.dumps({k: v for k, v in out.items() if k != 'error_examples'})}")
     return out
 
@@ -136,12 +225,18 @@ def run_server(label: str, args: argparse.Namespace, texts: list[str], huge: str
         result["all_workers_ready_s"] = round(server.wait_all_ready(args.ready_timeout), 1)
         if args.warmup > 0:
             phase(server, texts, args.short_clients, args.warmup, f"{label}-warm")
-        result["alone_before"] = phase(server, texts, args.short_clients, args.duration, f"{label}-alone1")
-        result["with_huge"] = phase(server, texts, args.short_clients, args.duration, f"{label}-huge", huge)
-        result["alone_after"] = phase(server, texts, args.short_clients, args.duration, f"{label}-alone2")
+        if args.duration > 0:
+            shorts = (server, texts, args.short_clients, args.duration)
+            result["alone_before"] = phase(*shorts, f"{label}-alone1")
+            result["with_huge"] = phase(*shorts, f"{label}-huge", huge)
+            result["alone_after"] = phase(*shorts, f"{label}-alone2")
         if args.below_duration > 0:
             result["below_capacity"] = phase(server, texts, args.below_clients, args.below_duration,
                                              f"{label}-below")
+        if args.keep_alive_duration > 0:
+            result["below_capacity_keep_alive"] = phase(server, texts, args.below_clients,
+                                                        args.keep_alive_duration, f"{label}-keepalive",
+                                                        keep_alive=args.keep_alive_rounds)
     except Exception as exc:  # recorded with the results, which are written all the same
         result["failed"] = f"{type(exc).__name__}: {exc}"
         log(f"FAILED: {result['failed']}")
@@ -178,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--below-clients", type=int, default=8, help="clients of the below-capacity phase (8)")
     p.add_argument("--below-duration", type=float, default=60.0,
                    help="seconds of the below-capacity phase; 0 skips it (60)")
+    p.add_argument("--keep-alive-duration", type=float, default=60.0,
+                   help="seconds of the below-capacity phase with keep-alive clients; 0 skips it (60)")
+    p.add_argument("--keep-alive-rounds", type=int, default=6,
+                   help="rounds of that phase, each on new connections made together (6)")
     p.add_argument("--no-compare", dest="compare", action="store_false",
                    help="skip the second server, whose workers do not balance by work")
     p.add_argument("--ready-timeout", type=float, default=600.0, help="seconds to wait for the model")
@@ -210,15 +309,17 @@ def main(argv: list[str] | None = None) -> int:
         if r is None:
             continue
         print(f"{label}: ratios {r['ratios']}")
-        for ph in ("alone_before", "with_huge", "alone_after", "below_capacity"):
+        for ph in ("alone_before", "with_huge", "alone_after", "below_capacity", "below_capacity_keep_alive"):
             if ph in r:
                 x = r[ph]
                 huge_line = f"; huge {x['huge']}" if "huge" in x else ""
+                huge_line += f"; moved {x['moved']}" if "moved" in x else ""
                 print(f"  {ph}: {x['clients']} clients {x['duration_s']:.0f} s: {x['requests']} requests, "
                       f"{x['served_200']} x 200, {x['refused_503']} x 503, {x['errors']} errors; "
                       f"p50/p95 {x['p50_ms']}/{x['p95_ms']} ms{huge_line}")
     bal = result["balanced"]
-    ok = "failed" not in bal and bal.get("below_capacity", {}).get("refused_503", 0) == 0
+    ok = "failed" not in bal and all(bal.get(ph, {}).get("refused_503", 0) == 0
+                                     for ph in ("below_capacity", "below_capacity_keep_alive"))
     return 0 if ok else 1
 
 
