@@ -1,6 +1,6 @@
 """Fairness under gunicorn, on loopback: short requests beside one huge request, and clients below capacity.
 
-    .venv/bin/python -m bench.fairness                                   # about 12 minutes here
+    .venv/bin/python -m bench.fairness             # about 14 minutes here (12 + 2 keep-alive phases)
     .venv/bin/python -m bench.fairness --duration 20 --below-duration 30 --no-compare   # shorter
     .venv/bin/python -m bench.fairness --duration 0 --keep-alive-duration 60   # below capacity only
 
