@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CACHE_DIR, Gunicorn, busy_processes, machine, seed_articles
-from bench.load_test import DEFAULT_MODEL, Clients, Outcome, check_body, log, post_once, summarise
+from bench.load_test import DEFAULT_MODEL, Clients, Outcome, log, post_once, summarise
 from service.gunicorn_worker import GuardedThreadWorker
 
 
@@ -93,39 +93,16 @@ class KeepAliveClients:
             round_end = self._start + (self._end - self._start) * (r + 1) / self.rounds
             with requests.Session() as session:
                 while time.monotonic() < round_end and seq < 100_000:  # bounded
-                    out, closed = self._post(session, i, seq, self.texts[(i + seq) % len(self.texts)])
+                    out = post_once(self.url, i, seq, self.texts[(i + seq) % len(self.texts)],
+                                    prefix=self.prefix, timeout=self.timeout, session=session)
                     seq += 1
                     with self._lock:
                         self.outcomes.append(out)
-                        self.moved += int(closed)
+                        self.moved += int(out.closed)
                     if out.kind == "refused":
                         time.sleep(max(0.0, min(float(out.retry_after or 1), round_end - time.monotonic())))
                     elif out.kind not in ("ok", "http_error", "bad_body"):
                         time.sleep(0.2)  # a connection error: not a tight loop
-
-    def _post(self, session: Any, i: int, seq: int, text: str) -> tuple[Outcome, bool]:
-        """One request on the session's connection: its outcome, and whether the server closed it."""
-        import requests
-
-        rid = f"{self.prefix}-{i}-{seq}"
-        t0 = time.monotonic()
-        try:
-            r = session.post(self.url, json={"id": rid, "text": text}, timeout=self.timeout,
-                             headers={"X-Request-ID": rid})
-        except requests.exceptions.RequestException as exc:
-            return Outcome(i, seq, rid, t0, time.monotonic(), "other", detail=repr(exc)[:300]), False
-        t1 = time.monotonic()
-        closed = r.headers.get("Connection", "").lower() == "close"
-        if r.status_code == 200:
-            try:
-                problem = check_body(r.json(), rid, text)
-            except ValueError:
-                problem = "not JSON"
-            kind = "ok" if problem is None else "bad_body"
-            return Outcome(i, seq, rid, t0, t1, kind, 200, detail=problem), closed
-        retry = r.headers.get("Retry-After")
-        kind = "refused" if r.status_code == 503 and retry else "http_error"
-        return Outcome(i, seq, rid, t0, t1, kind, r.status_code, retry, r.text[:300]), closed
 
 
 class UnbalancedWorker(GuardedThreadWorker):

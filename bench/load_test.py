@@ -100,6 +100,7 @@ class Outcome:
     status: int | None = None
     retry_after: str | None = None
     detail: str | None = None
+    closed: bool = False  # the answer said ``Connection: close`` (a kept-alive client must reconnect)
 
     @property
     def latency_s(self) -> float:
@@ -119,19 +120,16 @@ def check_body(body: Any, request_id: str, text: str) -> str | None:
     return None
 
 
-def post_once(url: str, client: int, seq: int, text: str, *, prefix: str, timeout: float) -> Outcome:
-    """One ``POST /v1/tag`` on a fresh connection, classified."""
+def post_once(url: str, client: int, seq: int, text: str, *, prefix: str, timeout: float,
+              session: Any = None) -> Outcome:
+    """One ``POST /v1/tag``, classified: on a fresh connection, or on ``session``'s kept-alive one."""
     import requests
 
     rid = f"{prefix}-{client}-{seq}"
+    headers = {"X-Request-ID": rid} if session is not None else {"X-Request-ID": rid, "Connection": "close"}
     t0 = time.monotonic()
     try:
-        r = requests.post(
-            url,
-            json={"id": rid, "text": text},
-            timeout=timeout,
-            headers={"X-Request-ID": rid, "Connection": "close"},
-        )
+        r = (session or requests).post(url, json={"id": rid, "text": text}, timeout=timeout, headers=headers)
     except requests.exceptions.Timeout as exc:
         return Outcome(client, seq, rid, t0, time.monotonic(), "timeout", detail=type(exc).__name__)
     except requests.exceptions.ConnectionError as exc:
@@ -139,21 +137,22 @@ def post_once(url: str, client: int, seq: int, text: str, *, prefix: str, timeou
     except requests.exceptions.RequestException as exc:
         return Outcome(client, seq, rid, t0, time.monotonic(), "other", detail=repr(exc)[:300])
     t1 = time.monotonic()
+    closed = r.headers.get("Connection", "").lower() == "close"
     if r.status_code == 200:
         try:
             problem = check_body(r.json(), rid, text)
         except ValueError:
             problem = "not JSON"
         kind = "ok" if problem is None else "bad_body"
-        return Outcome(client, seq, rid, t0, t1, kind, 200, detail=problem)
+        return Outcome(client, seq, rid, t0, t1, kind, 200, detail=problem, closed=closed)
     retry = r.headers.get("Retry-After")
     if (
         r.status_code == 503
         and retry
         and r.headers.get("Content-Type", "").startswith("application/problem+json")
     ):
-        return Outcome(client, seq, rid, t0, t1, "refused", 503, retry, _problem_type(r))
-    return Outcome(client, seq, rid, t0, t1, "http_error", r.status_code, retry, r.text[:300])
+        return Outcome(client, seq, rid, t0, t1, "refused", 503, retry, _problem_type(r), closed)
+    return Outcome(client, seq, rid, t0, t1, "http_error", r.status_code, retry, r.text[:300], closed)
 
 
 def _problem_type(r: Any) -> str | None:
