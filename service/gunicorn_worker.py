@@ -41,10 +41,8 @@ will send another), and a worker with clearly more work than another, not counti
 connections it already told to close, answers the next request normally but with ``Connection:
 close``, one connection at a time; the client reconnects and the balance places it. A worker
 whose places are all taken is the heaviest, so a keep-alive client it refuses reconnects to a
-worker with room. Measured (``tests/test_api_gunicorn.py``, 8 keep-alive clients below
-capacity, 5 runs): no refusal, and 1-7 of 84-85 answers moved a connection, against 35-42 of 84
-when kept-alive connections counted as nothing (``bench/README.md``, "Fairness"). What the balance
-cannot help: while a worker is starting, the others are the service's whole capacity.
+worker with room (figures: ``bench/README.md``, "Fairness"). What the balance cannot help: while
+a worker is starting, the others are the service's whole capacity.
 
 **problem+json from the server itself**. Errors gunicorn answers before the app sees the request
 (a bad request line 400, a URI over the limit 414, header fields over the limits 431, a read

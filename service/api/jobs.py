@@ -4,8 +4,7 @@ Each document is first looked up in the worker's result cache (:mod:`service.api
 is answered as it was, without a tagging slot or the model. An answer is cached under what made
 it: a document tagged alone in its engine call under its key, one tagged beside others under its
 key plus :data:`BATCHED`. The two can differ: windows of several documents share the model's
-batches, and their padding moves scores in the last digits (measured with the embedded bf16
-model: up to 0.009 on a mention, on 11 of 14 seed documents batched together). ``/v1/tag``
+batches, and their padding moves scores in the last digits (``bench/README.md`` "Caching"). ``/v1/tag``
 promises the same bytes as tagging the article alone (a strong ETag), so it reads only the first
 kind (``exact``); a batch reads both. The others are prepared (``format:
 html`` -> the visible text the engine reads, :mod:`service.api.html`) and tagged while holding a

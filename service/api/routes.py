@@ -257,15 +257,14 @@ def _with_cache_headers(
     For ``/v1/tag`` it is strong (RFC 9110 8.8.1: the same tag, the same bytes). Nothing else goes
     into the default body: no timings (``Server-Timing`` carries them), request id or clock; keys
     in one order; scores rounded to 4 decimals by one function. The model gives an article tagged
-    alone the same scores every time (measured with the embedded model: 14 seed documents and
-    paragraphs, twice each, and in a second app, byte-identical), and the result cache answers a
-    single request only with answers of the article tagged alone (:mod:`service.api.jobs`).
+    alone the same scores every time (``bench/cache.py`` checks the bytes round after round), and
+    the result cache answers a single request only with answers of the article tagged alone
+    (:mod:`service.api.jobs`).
 
     It is weak when the body carries ``timings_ms`` (``?timings=true``), and always for
     ``/v1/tag/batch``: there a document's windows share the model's batches with the other
-    documents' windows, and the padding moves its scores in the last digits (11 of those 14
-    documents differed from their answer alone when tagged in one batch, by up to 0.0092 on a
-    mention score); which documents come from the cache and in what company they were tagged
+    documents' windows, and the padding moves its scores in the last digits (``bench/README.md``
+    "Caching"); which documents come from the cache and in what company they were tagged
     differs between workers and over time, so the same batch can come back in other bytes; and a
     failed document's problem carries the request id. The weak tag stands for the same tags, not
     the same bytes. ``If-None-Match`` compares weakly (RFC 9110 13.1.2), so the 304 works the same.
