@@ -217,8 +217,11 @@ def _cli(src: Path, out: Path, *extra: str, delay: float) -> subprocess.Popen[by
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAGGER_")}
     env.update(TAGGER_ENGINE_FACTORY="engine_double:factory", TAGGER_TEST_DELAY_S=str(delay),
                PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)]))
+    # A child inherits an ignored SIGINT, and Python then never turns it into KeyboardInterrupt: make
+    # sure the CLI gets the default, whatever an earlier test left in this process.
     return subprocess.Popen([sys.executable, "-m", "service.cli", "tag", str(src), str(out), "--batch-size",
-                             "2", *extra], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "2", *extra], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_records(out: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
