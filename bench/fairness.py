@@ -55,7 +55,7 @@ from bench.load_test import DEFAULT_MODEL, Clients, Outcome, log, post_once, sum
 from service.gunicorn_worker import GuardedThreadWorker
 
 
-class KeepAliveClients:
+class KeepAliveClients(Clients):
     """``n`` clients, each posting the texts round robin on one kept-alive connection (``requests.Session``).
 
     A 503 is waited out (``Retry-After``) and counted, as by the fresh-connection clients; an answer
@@ -65,34 +65,23 @@ class KeepAliveClients:
 
     def __init__(self, url: str, texts: list[str], n: int, prefix: str, rounds: int = 1,
                  timeout: float = 120.0) -> None:
-        self.url, self.texts, self.n, self.prefix, self.timeout = url + "/v1/tag", texts, n, prefix, timeout
+        super().__init__(url, texts, n, prefix=prefix, timeout=timeout)
         self.rounds = max(1, rounds)
-        self.outcomes: list[Outcome] = []
         self.moved = 0
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-        self._start = self._end = 0.0
+        self._start = 0.0
 
     def start(self, duration: float) -> None:
-        self._start, self._end = time.monotonic(), time.monotonic() + duration
-        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"keep-alive-{i}", daemon=True)
-                         for i in range(self.n)]
-        for t in self._threads:
-            t.start()
-
-    def join(self, timeout: float) -> None:
-        end = time.monotonic() + timeout
-        for t in self._threads:
-            t.join(max(0.0, end - time.monotonic()))
+        self._start = time.monotonic()
+        super().start(duration)
 
     def _run(self, i: int) -> None:
         import requests
 
         seq = 0
         for r in range(self.rounds):
-            round_end = self._start + (self._end - self._start) * (r + 1) / self.rounds
+            round_end = self._start + (self.stop_at - self._start) * (r + 1) / self.rounds
             with requests.Session() as session:
-                while time.monotonic() < round_end and seq < 100_000:  # bounded
+                while time.monotonic() < round_end and seq < self.max_requests:
                     out = post_once(self.url, i, seq, self.texts[(i + seq) % len(self.texts)],
                                     prefix=self.prefix, timeout=self.timeout, session=session)
                     seq += 1
@@ -152,7 +141,7 @@ def phase(server: Gunicorn, texts: list[str], clients: int, duration: float, pre
           huge: str | None = None, keep_alive: int = 0) -> dict[str, Any]:
     """``clients`` short-request clients for ``duration`` s, with a huge-request client beside them;
     ``keep_alive``: that many rounds in which each client keeps one connection for its requests."""
-    pool: Clients | KeepAliveClients = (KeepAliveClients(server.url, texts, clients, prefix, keep_alive)
+    pool: Clients = (KeepAliveClients(server.url, texts, clients, prefix, keep_alive)
                                         if keep_alive else Clients(server.url, texts, clients, prefix=prefix))
     big = HugeClient(server.url, huge, prefix + "-huge") if huge else None
     t0 = time.monotonic()
