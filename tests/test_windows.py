@@ -81,6 +81,13 @@ def test_text_without_words_has_no_windows():
     assert split_windows("  \n\n\t ", 100) == []
 
 
+def test_punctuation_between_sentences_stays_in_a_window():
+    # The sentence splitter leaves the ")" after "!" out of both sentences; it is still a word.
+    wins = split_windows("Stop!) Go on now.", window_words=4, overlap=0)
+    assert [w.text for w in wins] == ["Stop!)", "Go on now."]
+    assert sum(w.words for w in wins) == word_count("Stop!) Go on now.")
+
+
 def test_word_count_counts_model_words():
     assert word_count("U.S. President Joe Biden's visit.") == 8  # U.S. President Joe Biden ' s visit .
 
