@@ -338,6 +338,32 @@ def test_one_word_name_typed_otherwise_joins_the_person_it_names():
     ]
 
 
+@pytest.mark.parametrize(
+    "text, joins",
+    [
+        ("Deputy Secretary Kurt Campbell spoke. Later, Campbell said talks would go on.", True),
+        ("Deputy Secretary Kurt Campbell spoke. \"We are ready,\" said Campbell on Friday.", True),
+        # no verb of speech beside it: the model's organisation stands
+        ("Deputy Secretary Kurt Campbell spoke. Later, Campbell shares rose.", False),
+        # before the full name: not the surname of someone introduced yet
+        ("Campbell said sales rose. Deputy Secretary Kurt Campbell spoke.", False),
+    ],
+)
+def test_a_surname_typed_otherwise_joins_only_when_quoted_after_the_full_name(text, joins):
+    full, short = "Kurt Campbell", [m.start() for m in re.finditer(r"\bCampbell\b(?! spoke)", text)][-1]
+    if text.startswith("Campbell"):
+        short = 0
+    raw = [
+        span(text, full, "political leader", 0.85),
+        RawMention(short, short + 8, "Campbell", "organization", 0.8, probs=(("organization", 0.8),)),
+    ]
+    got = summary(build_entities(raw, LABELS, text))
+    if joins:
+        assert got == [("Kurt Campbell", "political leader", ["Kurt Campbell", "Campbell"])]
+    else:
+        assert ("Campbell", "organization", ["Campbell"]) in got
+
+
 def test_country_short_form_read_as_organisation_is_still_a_country():
     text = "The DPRK said so. The DPRK agreed."
     raw = [span(text, "DPRK", "organization", 0.8), span(text, "DPRK", "organization", 0.8, nth=1)]

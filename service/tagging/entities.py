@@ -17,7 +17,9 @@ The steps, each a function below so tests can feed hand-made spans without a mod
      deliberately small, a gazetteer of news shorthand, not a knowledge base;
    - a shorter person name that is the last word (surname) or first word (Chinese family name:
      "Xi") of a longer person name in the same article joins it; with several candidates, the one
-     named most recently before the short mention (else the first after it);
+     named most recently before the short mention (else the first after it). A one-word name the
+     model typed otherwise ("Campbell" as an organisation) joins only when it follows the full name
+     and stands beside a verb of speech ("Campbell said"), and then takes the person's label;
    - a shorter name of two or more words that ends a longer one ("Homeland Security" in
      "Department of Homeland Security");
    - an acronym joins its long form when the article links them: written "Long Form (LF)", or the
@@ -386,8 +388,9 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
             continue
         toks = k.split()
         if len(toks) == 1:
-            ok = person[k] or _person_ish(g)
-            candidates = [o for o in name_parts.get(toks[0], ()) if o != k] if ok else []
+            candidates = [o for o in name_parts.get(toks[0], ()) if o != k]
+            if not (person[k] or _person_ish(g)):
+                candidates = [o for o in candidates if _quoted_by_surname(g, by_key[o], fields)]
         else:
             candidates = [o for o in suffixes.get(tuple(toks), ()) if person[o] == person[k]]
         if candidates:
@@ -423,6 +426,28 @@ def group(mentions: Sequence[RawMention], fields: dict[str, str]) -> list[_Group
     for g in merged.values():
         g.mentions.sort(key=_position)
     return sorted(merged.values(), key=lambda g: _position(g.first))
+
+
+_REPORTING = "|".join(sorted(WORDS.reporting_verbs, key=len, reverse=True))
+_SPEECH_AFTER = re.compile(r"^\s*,?\s*(?:" + _REPORTING + r")\b", re.IGNORECASE)
+_SPEECH_BEFORE = re.compile(r"\b(?:" + _REPORTING + r")\s*,?\s*$", re.IGNORECASE)
+
+
+def _quoted_by_surname(short: _Group, full: _Group, fields: dict[str, str]) -> bool:
+    """Whether a one-word name the model did not read as a person is the surname of ``full``.
+
+    News style names a person in full, then by surname: "Kurt Campbell said ...", later "Campbell
+    said". Every mention of the short name follows the full name, and one stands beside a verb of
+    speech; a country or company does not "say" after a person of that surname was introduced.
+    """
+    if _position(short.first) <= _position(full.first):
+        return False
+    for m in short.mentions:
+        text = fields.get(m.field, "")
+        after, before = text[m.end : m.end + 40], text[max(0, m.start - 40) : m.start]
+        if _SPEECH_AFTER.match(after) or _SPEECH_BEFORE.search(before):
+            return True
+    return False
 
 
 def _majority_label(g: _Group) -> str:

@@ -42,6 +42,7 @@ class Words:
     person_words: frozenset[str]
     name_kind_words: frozenset[str]
     connectors: frozenset[str]
+    reporting_verbs: frozenset[str]
     label_stopwords: frozenset[str]
     country_aliases: dict[str, str]  # normalised key -> canonical country name
 
@@ -61,6 +62,7 @@ def load_words() -> Words:
         person_words=frozenset(words("person_words")),
         name_kind_words=frozenset(words("name_kind_words")),
         connectors=frozenset(words("connectors")),
+        reporting_verbs=frozenset(words("reporting_verbs")),
         label_stopwords=frozenset(words("label_stopwords")),
         country_aliases={
             key: name for name, keys in raw["country_aliases"]["names"].items() for key in keys
