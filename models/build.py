@@ -25,7 +25,7 @@ from pathlib import Path
 RECIPE = {
     "seed": 17,
     "train_articles": 2002,      # every BBC article not held out
-    "steps": 3000,
+    "steps": 2800,
     "batch_size": 8,
     "encoder_lr": 5e-5,
     "head_lr": 5e-4,
@@ -38,8 +38,16 @@ RECIPE = {
     "head_dropout": 0.0,
     "max_len": 384,
     # The model this recipe starts from: the previous embedded model, read from git history (stage
-    # two, 3409c097; stages one and two started from 4135af9d and 3065989: models/README.md).
-    "init_commit": "4c09c74837e13b2e7e6c28e139b7c9545b47b3a4",
+    # three, 14cc2aa6; earlier stages started from 4135af9d, 3065989 and 4c09c74: models/README.md).
+    "init_commit": "313ea411d8f8ecbd6a1122082740388db68313ca",
+    # Share of windows that ask WordNet categories over their common nouns (models/kinds.py), and
+    # share shown as a social-media post (@handles, links, hashtags: models/prompts.py).
+    "p_kind": 0.35,
+    "p_social": 0.1,
+    # Share of windows cut to a few words around a span (a headline, a caption), and share of prompts
+    # that ask only 1-4 labels: without them the model lost names in titles and short calls.
+    "p_short": 0.2,
+    "p_few": 0.2,
     "checkpoint_every": 200,
     # Weight-space ensembling with the starting model (WiSE-FT, Wortsman et al. 2022): the exported
     # weights are 0.7 x trained + 0.3 x starting weights. It keeps what the starting model did well on
@@ -52,7 +60,7 @@ log = logging.getLogger("models.build")
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RECIPE_FILES = ("build.py", "silver.py", "teach.py", "prompts.py", "concepts.py", "wordnet.py",
-                "descriptors.py")
+                "descriptors.py", "kinds.py")
 
 
 def recipe_key() -> str:
@@ -87,18 +95,20 @@ def silver_windows(articles, rng: random.Random) -> tuple[list[dict], dict]:
     """Teacher-annotated windows (tokens and concept spans) of ``articles``; prompts come later."""
     from collections import Counter
 
-    from models import descriptors, silver, teach
+    from models import descriptors, kinds, silver, teach
 
     md, sm = load_teachers()
     teacher = teach.Teacher()
     describer = descriptors.Describer(teacher.wn)
+    kinder = kinds.Kinds(describer, set())
     texts = [t for _, _, t in articles]
     # BBC's class folders are business, entertainment, politics, sports and tech.
     classes = [{"sports": "sport"}.get(c, c) for c, _, _ in articles]
     out: list[dict] = []
     counts: Counter[str] = Counter()
     opens: Counter[str] = Counter()
-    stats = {"articles": len(texts), "disputed_spans": 0, "spans": 0}
+    kind_labels: Counter[int] = Counter()
+    stats = {"articles": len(texts), "disputed_spans": 0, "spans": 0, "kind_spans": 0}
     for text, cls, d_md, d_sm in zip(texts, classes, md.pipe(texts, batch_size=32),
                                      sm.pipe(texts, batch_size=32), strict=True):
         kept, disputed = teach.spans(text, cls, d_md, d_sm, teacher)
@@ -107,16 +117,42 @@ def silver_windows(articles, rng: random.Random) -> tuple[list[dict], dict]:
             kept[i].open = label
         stats["disputed_spans"] += len(disputed)
         stats["spans"] += len(kept)
-        for win in silver.windows(text, kept, disputed, rng, RECIPE["min_words"], RECIPE["max_words"],
-                                  RECIPE["max_width"]):
-            counts.update(c for _, _, c in win.spans)
+        nouns_kinds = article_kinds(kinder, d_md, kept, disputed)
+        stats["kind_spans"] += len(nouns_kinds)
+        for win in silver.windows(text, kept + nouns_kinds, disputed, rng, RECIPE["min_words"],
+                                  RECIPE["max_words"], RECIPE["max_width"]):
+            spans = [s for s in win.spans if not s[2].startswith(kinds.KIND)]
+            found = [(a, b, int(c.removeprefix(kinds.KIND))) for a, b, c in win.spans if c.startswith(kinds.KIND)]
+            counts.update(c for _, _, c in spans)
             opens.update(label for _, _, label in win.open)
-            out.append({"tokens": win.tokens, "spans": win.spans, "open": win.open})
+            kind_labels.update(k for _, _, k in found if k > 0)
+            out.append({"tokens": win.tokens, "spans": spans, "open": win.open, "kinds": found})
     stats["windows"] = len(out)
     stats["concept_spans"] = dict(counts.most_common())
     stats["descriptor_spans"] = sum(opens.values())
     stats["descriptors"] = dict(opens.most_common())
+    stats["distinct_kinds"] = len(kind_labels)
     return out, stats
+
+
+def article_kinds(kinder, doc, kept: list, disputed: list) -> list:
+    """Kind spans of an article's common-noun runs (models/kinds.py) that no teacher span overlaps.
+
+    A run equal to a common-noun concept span ("heroin" typed drug) keeps both: the prompt decides
+    which label it takes.
+    """
+    from models import kinds, teach
+
+    named = [(s.start, s.end) for s in kept + disputed if s.kind != "NOUN"]
+    nouns = {(s.start, s.end) for s in kept if s.kind == "NOUN"}
+    out = []
+    for a, b, words in kinds.noun_runs(doc, named):
+        if any(x < b and a < y and (x, y) != (a, b) for x, y in nouns):
+            continue
+        off = kinder.span_kind(words)
+        if off is not None:
+            out.append(teach.Span(a, b, f"{kinds.KIND}{off}", "KIND"))
+    return out
 
 
 def starting_state() -> dict:
@@ -185,10 +221,12 @@ def train(model, windows: list[dict], steps: int, ckpt: Path, resume: bool, log_
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from models import descriptors, prompts
+    from models import concepts, descriptors, kinds, prompts
     from models.wordnet import WordNet
 
     describer = descriptors.Describer(WordNet())
+    words = {w for c, (_, wordings) in concepts.CONCEPTS.items() for w in [c, *wordings]}
+    kinder = kinds.Kinds(describer, words | set(concepts.NEGATIVES))
     open_pool = sorted({(label, lex) for w in windows for _, _, label in w.get("open", [])
                         if (lex := descriptors.lexname_of(describer, label)) is not None})
     log.info("descriptor labels: %d distinct", len(open_pool))
@@ -224,7 +262,10 @@ def train(model, windows: list[dict], steps: int, ckpt: Path, resume: bool, log_
         for _ in range(RECIPE["batch_size"]):
             w = windows[order.pop()]
             batch.append(prompts.example(w["tokens"], [tuple(x) for x in w["spans"]], rng,
-                                         [tuple(x) for x in w.get("open", [])], open_pool))
+                                         [tuple(x) for x in w.get("open", [])], open_pool,
+                                         kinds=kinder, kind_spans=[tuple(x) for x in w.get("kinds", [])],
+                                         p_kind=RECIPE["p_kind"], p_social=RECIPE["p_social"],
+                                         p_short=RECIPE["p_short"], p_few=RECIPE["p_few"]))
         loss = model(**collate(batch)).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

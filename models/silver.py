@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.kinds import KIND
 from service.tagging.text import NewsWordSplitter, sentence_spans
 
 # Concept -> label wordings used in training. The first is the service's default label. Wordings in
@@ -194,6 +195,8 @@ def windows(text: str, spans: list[Span], disputed: list[Span], rng: random.Rand
                 continue
             a, b = by_start.get(sp.start), by_end.get(sp.end)
             if a is None or b is None or b < a:
+                if sp.concept.startswith(KIND):
+                    continue  # a noun run off the word boundaries is left out, not its window
                 ok = False  # teacher span does not fall on word boundaries: skip the window
                 break
             if b - a + 1 <= max_width:

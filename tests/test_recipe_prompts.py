@@ -89,3 +89,28 @@ def test_no_descriptor_for_held_out_kinds_or_non_types(describer, text, name) ->
 def test_no_held_out_concept_is_ever_a_descriptor(describer) -> None:
     for concept in HELD_OUT:
         assert describer.kind(concept) is None, concept
+
+
+def test_a_crop_keeps_whole_spans_on_their_words() -> None:
+    rng = random.Random(5)
+    opens = [(8, 9, "budget airline")]
+    for _ in range(300):
+        tokens, spans, (cut_open,) = prompts.crop(TOKENS, SPANS, [opens], rng, lo=1, hi=4)
+        assert spans, "the crop is cut around one of the window's spans"
+        whole = {tuple(TOKENS[a:b + 1]) for a, b, _ in SPANS + opens}
+        for a, b, _ in spans + cut_open:
+            assert tuple(tokens[a:b + 1]) in whole
+        # No span of the window is cut in two: each is wholly in the crop or wholly out of it.
+        text = " ".join(tokens)
+        for a, b, _ in SPANS:
+            name = " ".join(TOKENS[a:b + 1])
+            assert name in text or not set(TOKENS[a:b + 1]) & set(tokens) - {"and"}
+
+
+def test_short_windows_and_few_labels_are_drawn() -> None:
+    out = _examples([], n=300, p_short=0.5, p_few=1.0, p_default=0.0)
+    lengths = [len(e["tokenized_text"]) for e in out]
+    assert min(lengths) < len(TOKENS) and max(lengths) == len(TOKENS)
+    assert min(len(e["ner_labels"]) for e in out) <= 4
+    for e in out:
+        assert all(label in e["ner_labels"] for _, _, label in e["ner"])
