@@ -443,7 +443,7 @@ def _quoted_by_surname(short: _Group, full: _Group, fields: dict[str, str]) -> b
     if _position(short.first) <= _position(full.first):
         return False
     for m in short.mentions:
-        text = fields.get(m.field, "")
+        text = fields[m.field]
         after, before = text[m.end : m.end + 40], text[max(0, m.start - 40) : m.start]
         if _SPEECH_AFTER.match(after) or _SPEECH_BEFORE.search(before):
             return True

@@ -56,12 +56,11 @@ def _units(
     all_words = words(text)
     units: list[_Unit] = []
     wi = 0
-    spans = sentence_spans(text) or ([(0, len(text))] if all_words else [])
-    for k in range(len(spans)):
-        # Sentence spans are in order but may leave out stray punctuation between sentences ("!) 0":
-        # the ")"); such words go with the sentence before them (the first takes any before it), so
-        # every word is in a unit.
-        limit = spans[k + 1][0] if k + 1 < len(spans) else len(text) + 1
+    spans = sentence_spans(text)
+    # Sentence spans are in order but may leave out stray punctuation between sentences ("!) 0": the
+    # ")"); such words go with the sentence before them (the first takes any before it), so every
+    # word is in a unit. A sentence's words are those starting before the next sentence.
+    for limit in [start for start, _ in spans[1:]] + [len(text) + 1]:
         sent = []
         while wi < len(all_words) and all_words[wi][1] < limit:
             sent.append(all_words[wi])
