@@ -229,11 +229,11 @@ def example(tokens: list[str], spans: list[tuple[int, int, str]], rng: random.Ra
         labels += sorted(set(asked_kinds.values()) - set(labels))
         taken |= {w.lower() for w in asked_kinds.values()}
     if open_pool and rng.random() < p_open_negative:
-        kinds = {lex for c in present for lex in ROOT_LEXNAMES.get(chain(c)[-1], set())}
-        kinds |= {lex for label, lex in open_pool if any(label == o for _, _, o in open_spans or ())}
+        lexes = {lex for c in present for lex in ROOT_LEXNAMES.get(chain(c)[-1], set())}
+        lexes |= {lex for label, lex in open_pool if any(label == o for _, _, o in open_spans or ())}
         for _ in range(rng.randint(1, 3)):
             label, lex = rng.choice(open_pool)
-            if lex not in kinds and label.lower() not in taken:
+            if lex not in lexes and label.lower() not in taken:
                 labels.append(label)
                 taken.add(label.lower())
     if rng.random() < p_negative:
