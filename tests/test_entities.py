@@ -12,6 +12,7 @@ from service.tagging.entities import (
     clean,
     dedupe,
     entity_score,
+    is_cased,
     key_of,
     strip_titles,
 )
@@ -86,6 +87,20 @@ def test_clean_trims_possessive_punctuation_and_drops_junk():
         ("United States", "United States"),
         ("U.S.", "U.S."),
     ]
+
+
+def test_lower_case_names_survive_only_in_text_typed_without_capitals():
+    post = "omg ray rice got cut by the ravens . cant believe it , going to walmart"
+    news = "The Ravens released Ray Rice on Monday, officials said. China's support for Russia grew."
+    assert not is_cased(post)
+    assert is_cased(news)
+    assert is_cased("date: 2024-11-16\nUS President Joe Biden met Xi Jinping in Lima.")
+    got = clean([span(post, "ray rice", "person"), span(post, "walmart", "company"),
+                 span(post, "it , going", "location")], {"text": post})
+    assert [m.text for m in got] == ["ray rice", "walmart"]
+    got = clean([span(news, "Ray Rice", "person"), span(news, "China's support for Russia", "country"),
+                 span(news, "officials", "organization")], {"text": news})
+    assert [m.text for m in got] == ["Ray Rice"]
 
 
 def test_clean_trims_compound_adjective_tails_and_possessives_from_names():

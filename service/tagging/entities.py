@@ -55,6 +55,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from service.tagging.names import WORDS, acronym_in
+from service.tagging.text import sentence_spans
 from service.tagging.types import Entity, Mention
 
 LEADER_LABEL = "political leader"
@@ -226,12 +227,33 @@ def is_junk(text: str) -> bool:
     return not words or all(w in STOPWORDS or w in _TITLE_WORDS for w in words)
 
 
-def is_fragment(text: str) -> bool:
+_LETTER_WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+
+
+def is_fragment(text: str, cased: bool = True) -> bool:
     """A phrase rather than a name: a lower-case word that is not a name connector ("China's support
-    for Russia"), a comma, or an unclosed bracket ("Russia, the problems in the (Taiwan")."""
+    for Russia"), a comma, or an unclosed bracket ("Russia, the problems in the (Taiwan").
+
+    In text that does not follow case conventions (``cased`` false) a lower-case word says nothing.
+    """
     if "," in text or text.count("(") != text.count(")"):
         return True
-    return any(w.islower() and w not in _CONNECTORS for w in re.findall(r"[^\W\d_][\w'\u2019.-]*", text))
+    return cased and any(w.islower() and w not in _CONNECTORS for w in _LETTER_WORD.findall(text))
+
+
+def is_cased(text: str) -> bool:
+    """Whether ``text`` follows case conventions: most sentences open with a capital, and some words do.
+
+    Posts and chat typed in lower case do not, and there a lower-case span may be a name ("ray rice",
+    "walmart"); news copy, headlines and bylines do.
+    """
+    words = _LETTER_WORD.findall(text)
+    if not words:
+        return True
+    if sum(w[0].isupper() for w in words) < 0.05 * len(words):
+        return False
+    firsts = [m.group() for s, e in sentence_spans(text) if (m := _LETTER_WORD.search(text, s, e))]
+    return sum(w[0].islower() for w in firsts) * 2 <= len(firsts)
 
 
 @lru_cache(maxsize=65536)
@@ -248,6 +270,7 @@ def clean(raw: Iterable[RawMention], fields: dict[str, str]) -> list[RawMention]
     """
     out = []
     name_label: dict[str, bool] = {}
+    cased = {f: is_cased(text) for f, text in fields.items()}
     for m in raw:
         src = fields[m.field]
         start, end = _trim(src, m.start, m.end)
@@ -258,7 +281,7 @@ def clean(raw: Iterable[RawMention], fields: dict[str, str]) -> list[RawMention]
             continue
         if m.label not in name_label:
             name_label[m.label] = is_name_label(m.label)
-        if name_label[m.label] and is_fragment(text):
+        if name_label[m.label] and is_fragment(text, cased[m.field]):
             continue
         out.append(replace(m, start=start, end=end, text=text))
     return out
