@@ -198,10 +198,14 @@ def eval_wnut9(predict, limit: int | None = None) -> dict:
     t0 = time.perf_counter()
     pred = predict([s.text for s in sentences], {lab: lab for lab in WNUT9_LABELS})
     secs = time.perf_counter() - t0
+    return {"tweets": len(sentences), "labels": WNUT9_LABELS, **_wnut9_scores(sentences, pred),
+            "seconds": round(secs, 1), "unlisted_names": _unlisted(sentences, pred)}
+
+
+def _wnut9_scores(sentences: Sequence[gold_set.GoldSentence], pred: Sequence[Spans]) -> dict:
+    """Overall and per-label exact-span scores over the nine WNUT-2016 labels."""
     scored = gold_set.score(sentences, pred)
-    return {"tweets": len(sentences), "labels": WNUT9_LABELS, "overall": scored["overall"],
-            "by_label": {lab: scored["by_label"][lab] for lab in WNUT9_LABELS}, "seconds": round(secs, 1),
-            "unlisted_names": _unlisted(sentences, pred)}
+    return {"overall": scored["overall"], "by_label": {lab: scored["by_label"][lab] for lab in WNUT9_LABELS}}
 
 
 def _unlisted(sentences: Sequence[gold_set.GoldSentence], pred: Sequence[Spans]) -> dict:
@@ -225,9 +229,7 @@ def _unlisted(sentences: Sequence[gold_set.GoldSentence], pred: Sequence[Spans])
         kept.append(gold_set.GoldSentence(s.id, s.text, s.labels,
                                           frozenset(x for x in s.spans if x[:2] not in known)))
         kept_pred.append({x for x in p if x[:2] not in known})
-    scored = gold_set.score(kept, kept_pred)
-    return {"dropped_gold_spans": dict(sorted(dropped.items())), "overall": scored["overall"],
-            "by_label": {lab: scored["by_label"][lab] for lab in WNUT9_LABELS}}
+    return {"dropped_gold_spans": dict(sorted(dropped.items())), **_wnut9_scores(kept, kept_pred)}
 
 
 def eval_gold(model: str, threshold: float, sentences: Sequence[gold_set.GoldSentence]) -> dict:
@@ -342,6 +344,11 @@ def _f(x: dict) -> str:
     return f"P {x['p']:.3f}  R {x['r']:.3f}  F1 {x['f1']:.3f}"
 
 
+def _label_lines(by_label: dict, indent: str) -> list[str]:
+    return [f"{indent}{lab:12s} F1 {v['f1']:.3f} (support {v['tp'] + v['fn']})"
+            for lab, v in by_label.items()]
+
+
 def table(report: dict) -> str:
     """A plain-text summary of a report, one figure per line."""
     lines = [f"model {report['model']} ({report.get('model_version')})"]
@@ -358,14 +365,12 @@ def table(report: dict) -> str:
     w = report.get("wnut2016_nine")
     if w:
         lines.append(f"WNUT-2016 nine labels ({w['tweets']} tweets): {_f(w['overall'])}")
-        lines += [f"  {lab:12s} F1 {v['f1']:.3f} (support {v['tp'] + v['fn']})"
-                  for lab, v in w["by_label"].items()]
+        lines += _label_lines(w["by_label"], "  ")
         u = w.get("unlisted_names")
         if u:
             lines.append(f"  without the {sum(u['dropped_gold_spans'].values())} gold names the post lists "
                          f"hold: {_f(u['overall'])}")
-            lines += [f"    {lab:12s} F1 {v['f1']:.3f} (support {v['tp'] + v['fn']})"
-                      for lab, v in u["by_label"].items()]
+            lines += _label_lines(u["by_label"], "    ")
     o = report.get("label_order")
     if o:
         for who, r in o.items():
