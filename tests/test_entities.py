@@ -117,6 +117,20 @@ def test_clean_trims_compound_adjective_tails_and_possessives_from_names():
     assert sorted(e.text for e in entities) == ["Chicago", "Russia", "St. Louis"]
 
 
+def test_clean_trims_html_character_references_at_the_edges_of_a_name():
+    text = "Kahlua &lt;3 with Shane &amp; Gwen at &quot;Madison Square Garden&quot; AT&T and R&B"
+    raw = [
+        span(text, "Kahlua &lt", "product"),
+        span(text, "Shane &amp;", "person"),
+        span(text, "&amp; Gwen", "person"),
+        span(text, "quot;Madison Square Garden&quot", "location"),
+        span(text, "AT&T", "organization"),
+        span(text, "R&B", "organization"),
+    ]
+    got = clean(raw, {"text": text})
+    assert [m.text for m in got] == ["Kahlua", "Shane", "Gwen", "Madison Square Garden", "AT&T", "R&B"]
+
+
 def test_dedupe_keeps_best_of_same_span_and_of_overlaps():
     a = RawMention(0, 9, "Joe Biden", "person", 0.6)
     b = RawMention(0, 9, "Joe Biden", "political leader", 0.9)  # same span from the next window

@@ -186,6 +186,11 @@ _ADJECTIVE_TAIL = re.compile(
     r"occupied|run|bound|headquartered|registered|listed)$",
     re.IGNORECASE,
 )
+# Text pasted from HTML or a feed often keeps its character references ("Kahlua &lt;3", "Shane &amp;
+# Gwen"); the word splitter cuts "&amp;" into "&", "amp", ";", so a span may take "&amp" at an edge.
+_REF = r"(?:#\d+|#x[0-9a-f]+|amp|lt|gt|quot|apos|nbsp|ndash|mdash|[lr]squo|[lr]dquo|hellip)"
+_REF_LEFT = re.compile(r"^(?:&" + _REF + r";?|" + _REF + r";)\s*", re.IGNORECASE)
+_REF_RIGHT = re.compile(r"\s*&" + _REF + r";?$", re.IGNORECASE)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -194,12 +199,12 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while changed and start < end:
         changed = False
         s = text[start:end]
-        m = _TRIM_LEFT.match(s)
+        m = _REF_LEFT.match(s) or _TRIM_LEFT.match(s)
         if m and m.end() < len(s):
             start += m.end()
             changed = True
             continue
-        m = _ADJECTIVE_TAIL.search(s) or _POSSESSIVE.search(s)
+        m = _REF_RIGHT.search(s) or _ADJECTIVE_TAIL.search(s) or _POSSESSIVE.search(s)
         if m and m.start() > 0:
             end = start + m.start()
             changed = True
