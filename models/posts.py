@@ -5,6 +5,13 @@ the model rarely proposed a title or a brand in a tweet at all. A template from
 ``models/data/posts.json`` ("watching {movie} at {building or facility} lol") filled with names from
 the same file's lists gives short, informal text whose spans are known by construction. The lists are
 curated for this recipe from general knowledge; no labelled evaluation set was read to write them.
+
+The same machinery, with ``news=True``, reads ``models/data/news_events.json``: news sentences about
+named events (summits, scandals, disasters, wars, elections, tournaments) and the politicians around
+them, which BBC 2004-05 and its teachers hardly label (52 spans of "event" in 2,002 articles). There a
+name keeps its listed case and a leading "the" stays outside the span, as news copy and its readers
+treat it ("the Cold War": "Cold War"); names that occur in the news gold set or the seed articles were
+left out of the lists.
 """
 
 from __future__ import annotations
@@ -18,14 +25,17 @@ from models.concepts import CONCEPTS
 from service.tagging.text import NewsWordSplitter
 
 DATA = Path(__file__).resolve().parent / "data" / "posts.json"
+NEWS_EVENTS = DATA.with_name("news_events.json")
+ARTICLE = re.compile(r"^(?:the|The) ")
 SLOT = re.compile(r"\{([^{}]+)\}")
 
 
 class Posts:
     """Templates and name lists of ``posts.json``; ``window`` draws one filled-in post."""
 
-    def __init__(self, path: Path = DATA) -> None:
+    def __init__(self, path: Path = DATA, news: bool = False) -> None:
         data = json.loads(path.read_text())
+        self.news = news
         self.names: dict[str, list[str]] = {c: sorted(set(v)) for c, v in data["entities"].items()}
         self.templates: list[str] = list(data["templates"])
         unknown = {c for c in self.names if c not in CONCEPTS}
@@ -53,8 +63,14 @@ class Posts:
         for m in SLOT.finditer(template):
             parts.append(template[pos:m.start()])
             length += m.start() - pos
-            name = _cased(rng.choice(self.names[m.group(1)]), rng)
-            filled.append((length, length + len(name), m.group(1)))
+            name = rng.choice(self.names[m.group(1)])
+            if not self.news:
+                name = _cased(name, rng)
+            if self.news and m.start() == 0:
+                name = name[:1].upper() + name[1:]
+            article = ARTICLE.match(name) if self.news else None
+            skip = article.end() if article else 0
+            filled.append((length + skip, length + len(name), m.group(1)))
             parts.append(name)
             length += len(name)
             pos = m.end()

@@ -59,3 +59,31 @@ def test_a_name_run_into_the_next_word_is_redrawn(tmp_path: Path) -> None:
         w = posts.Posts(f).window(rng)
         assert w["tokens"][:2] in (["Jaws", "marathon"], ["jaws", "marathon"], ["JAWS", "marathon"])
         assert w["spans"] == [(0, 0, "movie")]
+
+
+@pytest.fixture(scope="module")
+def news_events() -> posts.Posts:
+    return posts.Posts(posts.NEWS_EVENTS, news=True)
+
+
+def test_news_event_names_keep_their_case_and_leave_the_article_outside(news_events: posts.Posts) -> None:
+    rng = random.Random(8)
+    seen_the = 0
+    for _ in range(1000):
+        w = news_events.window(rng)
+        for a, b, concept in w["spans"]:
+            name = " ".join(w["tokens"][a:b + 1])
+            assert w["tokens"][a].lower() != "the", name
+            seen_the += a > 0 and w["tokens"][a - 1].lower() == "the" and concept in ("war", "event")
+            assert concept in CONCEPTS
+    assert seen_the > 50
+
+
+def test_news_event_lists_hold_no_name_of_the_gold_set_or_the_seed_articles(news_events: posts.Posts) -> None:
+    root = Path(__file__).resolve().parents[1]
+    text = " ".join(p.read_text().lower() for p in [root / "models" / "data" / "news_gold.jsonl",
+                                                    *sorted((root / "seeds").glob("*.txt"))])
+    leaked = [n for names in news_events.names.values() for n in names
+              if len(n) > 4 and posts.ARTICLE.sub("", n).lower() in text
+              and n not in news_events.names.get("city", []) + news_events.names.get("country", [])]
+    assert leaked == []
