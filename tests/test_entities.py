@@ -131,6 +131,14 @@ def test_clean_trims_html_character_references_at_the_edges_of_a_name():
     assert [m.text for m in got] == ["Kahlua", "Shane", "Gwen", "Madison Square Garden", "AT&T", "R&B"]
 
 
+def test_clean_trims_a_lower_case_word_of_time_from_the_end_of_a_name():
+    text = "see Abby tonite at Wembley tonight lol, then USA Today and Ziggy Now"
+    raw = [span(text, "Abby tonite", "person"), span(text, "Wembley tonight lol", "location"),
+           span(text, "USA Today", "organization"), span(text, "Ziggy Now", "person")]
+    got = clean(raw, {"text": text})
+    assert [m.text for m in got] == ["Abby", "Wembley", "USA Today", "Ziggy Now"]
+
+
 def test_dedupe_keeps_best_of_same_span_and_of_overlaps():
     a = RawMention(0, 9, "Joe Biden", "person", 0.6)
     b = RawMention(0, 9, "Joe Biden", "political leader", 0.9)  # same span from the next window

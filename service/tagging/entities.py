@@ -191,6 +191,8 @@ _ADJECTIVE_TAIL = re.compile(
 _REF = r"(?:#\d+|#x[0-9a-f]+|amp|lt|gt|quot|apos|nbsp|ndash|mdash|[lr]squo|[lr]dquo|hellip)"
 _REF_LEFT = re.compile(r"^(?:&" + _REF + r";?|" + _REF + r";)\s*", re.IGNORECASE)
 _REF_RIGHT = re.compile(r"\s*&" + _REF + r";?$", re.IGNORECASE)
+# "Abby tonite", "Wembley tonight": a lower-case word of time or chat ends a phrase, never a name.
+_TIME_TAIL = re.compile(r"\s+(?:" + "|".join(sorted(map(re.escape, WORDS.time_tails))) + r")$")
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -204,7 +206,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
             start += m.end()
             changed = True
             continue
-        m = _REF_RIGHT.search(s) or _ADJECTIVE_TAIL.search(s) or _POSSESSIVE.search(s)
+        m = _REF_RIGHT.search(s) or _TIME_TAIL.search(s) or _ADJECTIVE_TAIL.search(s) or _POSSESSIVE.search(s)
         if m and m.start() > 0:
             end = start + m.start()
             changed = True

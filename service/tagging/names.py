@@ -42,6 +42,7 @@ class Words:
     person_words: frozenset[str]
     name_kind_words: frozenset[str]
     connectors: frozenset[str]
+    time_tails: frozenset[str]
     reporting_verbs: frozenset[str]
     label_stopwords: frozenset[str]
     country_aliases: dict[str, str]  # normalised key -> canonical country name
@@ -62,6 +63,7 @@ def load_words() -> Words:
         person_words=frozenset(words("person_words")),
         name_kind_words=frozenset(words("name_kind_words")),
         connectors=frozenset(words("connectors")),
+        time_tails=frozenset(words("time_tails")),
         reporting_verbs=frozenset(words("reporting_verbs")),
         label_stopwords=frozenset(words("label_stopwords")),
         country_aliases={
