@@ -399,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-article", default=None, help="seed file name (default: the first)")
     ap.add_argument("--latency-runs", type=int, default=9)
     ap.add_argument("--precision", default="auto", help="engine precision for order and latency")
+    ap.add_argument("--no-self-test", action="store_true",
+                    help="load models that fail the engine's self-test (an encoder trial's, for latency)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the report here")
     ap.add_argument("--merge", action="store_true",
@@ -440,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         from service.tagging.engine import Tagger
 
         taggers = {who: Tagger(path, threads=args.threads, precision=args.precision,
-                               topics="latency" in sections) for who, path in models.items()}
+                               topics="latency" in sections, self_test=not args.no_self_test)
+                   for who, path in models.items()}
         report["precision"] = {who: t.loaded.precision for who, t in taggers.items()}
         texts = seed_texts()
         if "order" in sections:
