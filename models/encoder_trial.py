@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
+    ap.add_argument("--encoder-lr", type=float, default=build.RECIPE["encoder_lr"])
+    ap.add_argument("--head-lr", type=float, default=build.RECIPE["head_lr"])
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if not data_file.exists():
         raise FileNotFoundError(f"{data_file} is missing: `make model-build` makes it")
     torch.set_num_threads(args.threads)
+    # train() reads its learning rates from the recipe; a trial may try others for a bigger encoder
+    build.RECIPE.update(encoder_lr=args.encoder_lr, head_lr=args.head_lr)
     set_seed(build.RECIPE["seed"])
     windows = json.loads(data_file.read_text())["windows"]
     model = fresh_model(args.encoder)
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     losses = [h["loss"] for h in history if "loss" in h]
     meta = {"name": f"encoder-trial-{args.encoder}", "encoder": ENCODERS[args.encoder][0],
             "parameters": params, "steps": args.steps, "threads": args.threads,
+            "learning_rates": {"encoder": args.encoder_lr, "head": args.head_lr},
             "seconds_train": round(seconds),
             "loss": {"first": losses[0] if losses else None, "last": losses[-1] if losses else None}}
     build.export(model, args.out, meta)
