@@ -64,12 +64,16 @@ class Posts:
             parts.append(template[pos:m.start()])
             length += m.start() - pos
             name = rng.choice(self.names[m.group(1)])
-            if not self.news:
+            skip = 0
+            if self.news:
+                # News copy keeps the listed case, capitalises a sentence's first word, and leaves a
+                # leading "the" outside the name.
+                if m.start() == 0:
+                    name = name[:1].upper() + name[1:]
+                article = ARTICLE.match(name)
+                skip = article.end() if article else 0
+            else:
                 name = _cased(name, rng)
-            if self.news and m.start() == 0:
-                name = name[:1].upper() + name[1:]
-            article = ARTICLE.match(name) if self.news else None
-            skip = article.end() if article else 0
             filled.append((length + skip, length + len(name), m.group(1)))
             parts.append(name)
             length += len(name)
