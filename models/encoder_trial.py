@@ -45,6 +45,7 @@ def encoder_path(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Train one backbone for --steps and export it."""
+    build.fixed_hash_seed("models.encoder_trial", argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--encoder", choices=sorted(ENCODERS), required=True)
     ap.add_argument("--steps", type=int, default=300)
