@@ -60,12 +60,7 @@ def test_loads_offline_with_gliner_itself(gliner_model) -> None:
 @pytest.mark.model
 def test_tells_a_drug_and_an_agency_apart_from_a_company(gliner_model) -> None:
     """Issue 12's first probe: "DEA" came back as a company and fentanyl not at all. Both names are
-    kept off the recipe's lists (models/data/news_events.json), so only label reading can pass."""
-    from models import posts
-
-    listed = {n.lower() for p in (posts.Posts(), posts.Posts(posts.NEWS_EVENTS, news=True))
-              for names in p.names.values() for n in names}
-    assert not {"dea", "fentanyl"} & listed
+    on none of the recipe's lists (tests/test_recipe_posts.py checks), so only label reading can pass."""
     got = found(gliner_model, "Fentanyl seizures at the border rose, the DEA said.",
                 ["drug", "government agency", "company"])
     assert got == {("Fentanyl", "drug"), ("DEA", "government agency")}
